@@ -1,0 +1,590 @@
+"""Shared machinery of the dock widgets: live preview, slicing, and the one undoable write.
+
+Every dock widget of the plugin is a :class:`LiveWidget`. A subclass only says
+
+* which layers and parameters it has (magicgui widgets added to the container),
+* how to turn the current GUI state into a :class:`Job` (:meth:`LiveWidget.make_job`,
+  run on the GUI thread: it snapshots the inputs and names one core function), and
+* what Commit does with the last result (usually a call to :func:`write_labels`).
+
+The base class does the rest: it debounces parameter changes, runs the job off the GUI
+thread, drops stale results (newest request wins), shows the result in a preview layer
+that the plugin owns, follows edits of the source layer and slider moves, reports bad
+input with napari notifications and cleans up when the dock widget is closed.
+
+:func:`write_labels` is the ONLY function in the plugin that changes a user's Labels
+layer. It writes the changed pixels only, through ``Labels.data_setitem`` inside one
+``block_history()``, so that every commit is exactly one Ctrl-Z.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from magicgui.widgets import ComboBox, Container, Label, PushButton
+from napari.layers import Image, Labels, Layer
+from napari.qt.threading import thread_worker
+from napari.utils.notifications import show_error, show_info, show_warning
+from qtpy.QtCore import QTimer
+
+logger = logging.getLogger(__name__)
+
+#: Prefix of the layers the plugin owns; they are never treated as user data.
+PREVIEW_PREFIX = "[preview] "
+
+#: The steps committed in this session, in order (``{"op": ..., "params": ...}``),
+#: so that a later recipe can replay them headless.
+SESSION_STEPS: list[dict[str, Any]] = []
+
+#: Above this many pixels a computation shows a progress bar in napari.
+_PROGRESS_PIXELS = 2**24
+
+
+# --------------------------------------------------------------------------------------
+# Jobs and results
+# --------------------------------------------------------------------------------------
+@dataclass
+class Job:
+    """One computation requested by a widget, snapshotted on the GUI thread.
+
+    Parameters
+    ----------
+    func : callable
+        The core function (napari-free) run off the GUI thread.
+    args : tuple
+        Positional arrays for ``func``.
+    params : dict
+        Keyword parameters for ``func``: plain JSON-able values, recorded as the step.
+    source : Layer
+        The layer the input came from (the preview copies its scale and translate).
+    region : tuple
+        Where the result sits in the source layer's data: ``()`` for the whole array,
+        or integer indices for the non-displayed axes of the current slice.
+    post : callable, optional
+        Extra work done off the GUI thread on ``func``'s result (e.g. a histogram); its
+        return value is stored in ``Result.extra``.
+    """
+
+    func: Callable[..., Any]
+    args: tuple
+    params: dict[str, Any]
+    source: Layer
+    region: tuple = ()
+    post: Callable[[Any], Any] | None = None
+
+    @property
+    def step(self) -> dict[str, Any]:
+        """Return this job as a JSON-serialisable recipe step."""
+        return {"op": self.func.__name__, "params": dict(self.params)}
+
+    def run(self) -> Result:
+        """Run the job (off the GUI thread)."""
+        value = self.func(*self.args, **self.params)
+        extra = self.post(value) if self.post is not None else None
+        return Result(job=self, value=value, extra=extra)
+
+
+@dataclass
+class Result:
+    """The output of a :class:`Job`."""
+
+    job: Job
+    value: Any
+    extra: Any = None
+    generation: int = field(default=-1)
+
+
+class InputError(ValueError):
+    """Bad input detected by a widget before any work starts (shown to the user)."""
+
+
+# --------------------------------------------------------------------------------------
+# The single write path
+# --------------------------------------------------------------------------------------
+def _full_indices(region: tuple, local: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    """Map indices within ``data[region]`` to indices of the whole array."""
+    out: list[np.ndarray] = []
+    it = iter(local)
+    n = local[0].size if local else 0
+    for r in region:
+        if isinstance(r, slice):
+            out.append(next(it) + (r.start or 0))
+        else:  # an integer index removed this axis
+            out.append(np.full(n, int(r), dtype=np.intp))
+    out.extend(it)  # axes after the region tuple
+    return tuple(out)
+
+
+def check_fits_dtype(values: np.ndarray | int, dtype: np.dtype, what: str = "label") -> None:
+    """Raise :class:`InputError` if ``values`` cannot be stored in ``dtype``."""
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "iu":
+        return
+    info = np.iinfo(dtype)
+    arr = np.asarray(values)
+    if arr.size == 0:
+        return
+    lo, hi = int(arr.min()), int(arr.max())
+    if lo < info.min or hi > info.max:
+        bad = hi if hi > info.max else lo
+        raise InputError(
+            f"{what} {bad} does not fit the target layer's dtype {dtype} "
+            f"(range {info.min}..{info.max}); choose a smaller {what} or convert the layer "
+            "to a wider dtype (e.g. layer.data.astype('int32'))."
+        )
+
+
+def write_labels(
+    layer: Labels,
+    values: np.ndarray | int,
+    *,
+    region: tuple = (),
+    where: np.ndarray | None = None,
+    preserve_labels: bool | None = None,
+) -> int:
+    """Write ``values`` into a Labels layer as ONE undo step, changing only what differs.
+
+    This is the single code path that mutates a user's Labels layer.
+
+    Parameters
+    ----------
+    layer : napari.layers.Labels
+        The target layer.
+    values : ndarray or int
+        New values for ``layer.data[region]`` (same shape), or one label value.
+    region : tuple, optional
+        Index into ``layer.data`` (integers and slices), ``()`` for the whole array.
+    where : ndarray of bool, optional
+        Only these pixels of the region may be written.
+    preserve_labels : bool, optional
+        Write only into background (0) pixels. Defaults to the layer's own
+        ``preserve_labels`` setting.
+
+    Returns
+    -------
+    int
+        The number of pixels changed (0 means the layer and its history are untouched).
+    """
+    current = np.asarray(layer.data[region])
+    new = np.broadcast_to(np.asarray(values), current.shape)
+    check_fits_dtype(new if where is None else new[where], layer.data.dtype)
+    changed = current != new
+    if where is not None:
+        changed &= where
+    if layer.preserve_labels if preserve_labels is None else preserve_labels:
+        changed &= current == 0
+    local = np.nonzero(changed)
+    if local[0].size == 0:
+        return 0
+    indices = _full_indices(region, local) if region else local
+    with layer.block_history():
+        layer.data_setitem(indices, new[changed].astype(layer.data.dtype, copy=False))
+    return int(local[0].size)
+
+
+def record_step(step: dict[str, Any], **context: Any) -> None:
+    """Append a committed step to the session log (for recipes)."""
+    SESSION_STEPS.append({**step, **context})
+
+
+# --------------------------------------------------------------------------------------
+# Slicing helpers
+# --------------------------------------------------------------------------------------
+def current_region(viewer, layer: Layer, *, n_spatial: int = 2) -> tuple:
+    """Return the index of the 2D slice of ``layer`` that the viewer shows now.
+
+    Integer indices for the leading (non-displayed) axes, nothing for the last
+    ``n_spatial`` axes. A 2D layer gives ``()``.
+    """
+    ndim = layer.ndim - (1 if getattr(layer, "rgb", False) else 0)
+    n_lead = ndim - n_spatial
+    if n_lead <= 0:
+        return ()
+    point = np.asarray(viewer.dims.point)[-layer.ndim :]
+    data_point = np.asarray(layer.world_to_data(point))
+    shape = layer.data.shape
+    idx = []
+    for axis in range(n_lead):
+        i = int(np.clip(np.round(data_point[axis]), 0, shape[axis] - 1))
+        idx.append(i)
+    return tuple(idx)
+
+
+def image_array(layer: Layer, region: tuple = ()) -> np.ndarray:
+    """Return ``layer.data[region]`` as a NumPy array (loads lazily backed data)."""
+    data = layer.data
+    if getattr(layer, "multiscale", False):
+        raise InputError(
+            f"layer {layer.name!r} is multiscale; open its full-resolution level as a "
+            "normal layer to work on it."
+        )
+    return np.asarray(data[region])
+
+
+def layer_choices(viewer, kinds: type | tuple[type, ...], *, rgb: bool | None = None):
+    """Return a ``choices`` callable listing the user's layers of the given types."""
+
+    def choices(_widget=None) -> list[Layer]:
+        out = []
+        for layer in viewer.layers:
+            if not isinstance(layer, kinds) or layer.name.startswith(PREVIEW_PREFIX):
+                continue
+            if rgb is not None and getattr(layer, "rgb", False) != rgb:
+                continue
+            out.append(layer)
+        return out
+
+    return choices
+
+
+# --------------------------------------------------------------------------------------
+# The live widget
+# --------------------------------------------------------------------------------------
+class LiveWidget(Container):
+    """Base class of the plugin's dock widgets (see the module docstring).
+
+    Parameters
+    ----------
+    viewer : napari.viewer.Viewer
+        The viewer this widget is docked in.
+    title : str
+        Used for the preview layer's name and for progress bars.
+    debounce_ms : int
+        Quiet time after the last change before a recomputation starts.
+    """
+
+    preview_kind: str = "labels"  # or "image"
+
+    def __init__(self, viewer, *, title: str, debounce_ms: int = 40) -> None:
+        super().__init__(labels=True)
+        self.viewer = viewer
+        self.title = title
+        self.preview_name = f"{PREVIEW_PREFIX}{title}"
+        self.last_result: Result | None = None
+        self.last_error: str | None = None
+        self._generation = 0
+        self._requested = 0
+        self._worker = None
+        self._live = True
+        self._watched: list[tuple[Any, Callable]] = []
+        self._source_layers: list[Layer] = []
+        self._timer = QTimer()
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(debounce_ms)
+        self._timer.timeout.connect(self._start)
+        self.status = Label(value="")
+        self.commit_button = PushButton(text="Commit")
+        self.commit_button.clicked.connect(self._commit_clicked)
+        self._connect(viewer.layers.events.inserted, self._layers_changed)
+        self._connect(viewer.layers.events.removed, self._layers_changed)
+        self._connect(viewer.dims.events.current_step, self._slice_changed)
+        self.native.destroyed.connect(self.close_down)
+
+    # ---- subclass API -----------------------------------------------------------------
+    def make_job(self) -> Job | None:
+        """Snapshot inputs on the GUI thread and return the job (or None: nothing to do)."""
+        raise NotImplementedError
+
+    def commit(self, result: Result) -> int:
+        """Write ``result`` to the user's data; return the number of changed pixels."""
+        raise NotImplementedError
+
+    def source_layers(self) -> list[Layer]:
+        """Return the layers whose edits must trigger a recomputation."""
+        return []
+
+    def follows_slice(self) -> bool:
+        """Return True when the result depends on the current slice."""
+        return False
+
+    def preview_data(self, result: Result) -> np.ndarray | None:
+        """Return the array to show in the preview layer (None: no preview)."""
+        return result.value
+
+    def show_result(self, result: Result) -> None:
+        """Show a fresh result; subclasses extend this (histograms, tables)."""
+        data = self.preview_data(result)
+        if data is not None:
+            self.update_preview(result.job, data)
+
+    # ---- wiring ----------------------------------------------------------------------
+    def _connect(self, emitter, callback) -> None:
+        emitter.connect(callback)
+        self._watched.append((emitter, callback))
+
+    def watch_parameters(self, widgets: Sequence) -> None:
+        """Recompute the preview whenever one of these magicgui widgets changes."""
+        for w in widgets:
+            w.changed.connect(self.request)
+
+    def _layers_changed(self, event=None) -> None:
+        if getattr(event, "value", None) is not None and self._is_preview(event.value):
+            return
+        self.reset_choices()
+        self._rewatch_sources()
+        self.request()
+
+    def _is_preview(self, layer) -> bool:
+        return getattr(layer, "name", "").startswith(PREVIEW_PREFIX)
+
+    def _rewatch_sources(self) -> None:
+        """Follow edits of the current source layers (paint, fill, commits, new data)."""
+        for layer in self._source_layers:
+            for ev in (layer.events.data, getattr(layer.events, "paint", None)):
+                if ev is not None:
+                    try:
+                        ev.disconnect(self._source_edited)
+                    except (TypeError, ValueError, RuntimeError):
+                        pass
+        self._source_layers = [
+            lay for lay in self.source_layers() if lay is not None and lay in self.viewer.layers
+        ]
+        for layer in self._source_layers:
+            layer.events.data.connect(self._source_edited)
+            if hasattr(layer.events, "paint"):
+                layer.events.paint.connect(self._source_edited)
+
+    def _source_edited(self, event=None) -> None:
+        self.request()
+
+    def _slice_changed(self, event=None) -> None:
+        if self.follows_slice():
+            self.request()
+
+    # ---- the live loop ---------------------------------------------------------------
+    @property
+    def live(self) -> bool:
+        """Whether parameter changes recompute the preview at once."""
+        return self._live
+
+    @live.setter
+    def live(self, value: bool) -> None:
+        self._live = bool(value)
+        if self._live:
+            self.request()
+
+    def request(self, *_args) -> None:
+        """Ask for a recomputation (debounced; the newest request wins)."""
+        if self._closed:
+            return
+        self._requested += 1
+        if self._live:
+            self._timer.start()
+
+    def _snapshot(self) -> Job | None:
+        """Call make_job, turning bad input into a visible message."""
+        try:
+            job = self.make_job()
+        except (InputError, ValueError, TypeError) as err:
+            self._report_error(err)
+            return None
+        self.last_error = None
+        return job
+
+    def _report_error(self, err: Exception) -> None:
+        msg = str(err)
+        self.status.value = f"⚠ {msg}"
+        if msg != self.last_error:  # do not repeat the same popup on every keystroke
+            show_error(msg)
+        self.last_error = msg
+        self.last_result = None
+        self.commit_button.enabled = False
+
+    def _start(self) -> None:
+        job = self._snapshot()
+        if job is None:
+            return
+        self._generation += 1
+        generation = self._generation
+        requested = self._requested
+        if self._worker is not None:
+            self._worker.quit()  # its result would be stale anyway
+        self.status.value = "computing…"
+
+        def work():
+            yield  # a quit() before the job starts aborts it here
+            return job.run()
+
+        big = sum(getattr(a, "size", 0) for a in job.args) > _PROGRESS_PIXELS
+        worker = thread_worker(
+            work, progress={"total": 0, "desc": self.title} if big else False
+        )()
+        worker.returned.connect(lambda res: self._finished(res, generation, requested))
+        worker.errored.connect(lambda err: self._failed(err, generation))
+        self._worker = worker
+        worker.start()
+
+    def _finished(self, result: Result, generation: int, requested: int) -> None:
+        if generation != self._generation or self._closed:
+            return  # stale: a newer request is running or done
+        self._worker = None
+        if not self._job_inputs_alive(result.job):
+            return
+        result.generation = requested
+        self.last_result = result
+        self.last_error = None
+        self.commit_button.enabled = True
+        self.status.value = ""
+        try:
+            self.show_result(result)
+        except (InputError, ValueError) as err:
+            self._report_error(err)
+
+    def _failed(self, err: Exception, generation: int) -> None:
+        if generation != self._generation or self._closed:
+            return
+        self._worker = None
+        if isinstance(err, (ValueError, TypeError)):
+            self._report_error(err)
+        else:  # a bug: log the traceback, show one line
+            logger.exception("%s failed", self.title, exc_info=err)
+            self._report_error(RuntimeError(f"{self.title} failed: {err!r}"))
+
+    def _job_inputs_alive(self, job: Job) -> bool:
+        return job.source in self.viewer.layers
+
+    def compute_now(self) -> Result | None:
+        """Compute the current job synchronously (used by Commit when stale)."""
+        self._timer.stop()
+        job = self._snapshot()
+        if job is None:
+            return None
+        self._generation += 1  # anything in flight is now stale
+        try:
+            result = job.run()
+        except (ValueError, TypeError) as err:
+            self._report_error(err)
+            return None
+        result.generation = self._requested
+        self.last_result = result
+        self.commit_button.enabled = True
+        self.status.value = ""
+        self.show_result(result)
+        return result
+
+    def is_current(self) -> bool:
+        """True when the last result reflects the newest request."""
+        return self.last_result is not None and self.last_result.generation == self._requested
+
+    def _commit_clicked(self, *_args) -> None:
+        self.run_commit()
+
+    def run_commit(self) -> int:
+        """Commit the current result (computing it first if stale). Return pixels changed."""
+        result = self.last_result if self.is_current() else self.compute_now()
+        if result is None:
+            if self.last_error is None:
+                show_warning(f"{self.title}: nothing to commit yet.")
+            return 0
+        try:
+            n = self.commit(result)
+        except (InputError, ValueError) as err:
+            self._report_error(err)
+            return 0
+        if n:
+            record_step(result.job.step, source=result.job.source.name)
+        show_info(f"{self.title}: {n} pixel{'s' if n != 1 else ''} changed (Ctrl-Z undoes).")
+        self.status.value = f"committed: {n} pixels changed"
+        return n
+
+    # ---- preview layer ---------------------------------------------------------------
+    def preview_layer(self) -> Layer | None:
+        """Return the preview layer if it exists."""
+        for layer in self.viewer.layers:
+            if layer.name == self.preview_name:
+                return layer
+        return None
+
+    def update_preview(self, job: Job, data: np.ndarray, **layer_kwargs) -> Layer:
+        """Show ``data`` (for ``job.region`` of ``job.source``) in the preview layer."""
+        source = job.source
+        full_shape = source.data.shape[: source.ndim - (1 if getattr(source, "rgb", False) else 0)]
+        if job.region:
+            # A slice of a stack: the preview has the source's full shape so it lines up
+            # with the slider; only the current slice is filled.
+            layer = self.preview_layer()
+            if layer is not None and layer.data.shape == full_shape and layer.data.dtype == data.dtype:
+                full = layer.data
+                full[...] = 0
+            else:
+                full = np.zeros(full_shape, dtype=data.dtype)
+            full[job.region] = data
+            data = full
+        layer = self.preview_layer()
+        kind = Labels if self.preview_kind == "labels" else Image
+        if layer is not None and not isinstance(layer, kind):
+            self.viewer.layers.remove(layer)
+            layer = None
+        if layer is None:
+            layer = self.viewer.add_layer(
+                kind(data, name=self.preview_name, scale=source.scale[-len(full_shape):],
+                     translate=source.translate[-len(full_shape):], **layer_kwargs)
+            )
+            # Keep the user's selection on their own layer.
+            self.viewer.layers.selection.active = source
+        else:
+            layer.scale = source.scale[-len(full_shape):]
+            layer.translate = source.translate[-len(full_shape):]
+            layer.data = data  # a preview layer we own: replacing its data is fine
+            for key, value in layer_kwargs.items():
+                setattr(layer, key, value)
+        return layer
+
+    def remove_preview(self) -> None:
+        """Remove the preview layer if present."""
+        layer = self.preview_layer()
+        if layer is not None:
+            self.viewer.layers.remove(layer)
+
+    # ---- lifetime --------------------------------------------------------------------
+    _closed = False
+
+    def close_down(self, *_args) -> None:
+        """Disconnect everything; called when the dock widget is destroyed."""
+        if self._closed:
+            return
+        self._closed = True
+        self._timer.stop()
+        if self._worker is not None:
+            self._worker.quit()
+            self._worker = None
+        for emitter, callback in self._watched:
+            try:
+                emitter.disconnect(callback)
+            except (TypeError, ValueError, RuntimeError):
+                pass
+        for layer in self._source_layers:
+            for ev in (layer.events.data, getattr(layer.events, "paint", None)):
+                if ev is not None:
+                    try:
+                        ev.disconnect(self._source_edited)
+                    except (TypeError, ValueError, RuntimeError):
+                        pass
+        self._source_layers = []
+
+
+def layer_combo(viewer, kinds, *, label: str, tooltip: str, rgb: bool | None = None,
+                nullable: bool = False) -> ComboBox:
+    """Return a ComboBox listing the user's layers of ``kinds`` (never preview layers)."""
+    return ComboBox(
+        label=label,
+        choices=layer_choices(viewer, kinds, rgb=rgb),
+        tooltip=tooltip,
+        nullable=nullable,
+    )
+
+
+def new_labels_layer(viewer, like: Layer, name: str, dtype=np.int32) -> Labels:
+    """Add an empty Labels layer aligned with ``like`` (same shape, scale, translate)."""
+    shape = like.data.shape[: like.ndim - (1 if getattr(like, "rgb", False) else 0)]
+    ndim = len(shape)
+    layer = Labels(
+        np.zeros(shape, dtype=dtype), name=name,
+        scale=like.scale[-ndim:], translate=like.translate[-ndim:],
+    )
+    viewer.add_layer(layer)
+    return layer

@@ -1,0 +1,59 @@
+"""Where a widget works in nD data: the current 2D slice, the whole volume, or each slice."""
+
+from __future__ import annotations
+
+import numpy as np
+from magicgui.widgets import ComboBox
+from napari.layers import Layer
+
+from ._live import InputError, current_region, image_array
+
+#: Scope choices shown in the widgets (the order is relied upon).
+SCOPES = ("current slice", "whole volume", "each slice")
+
+
+def spatial_ndim(layer: Layer) -> int:
+    """Number of non-channel axes of a layer."""
+    return layer.ndim - (1 if getattr(layer, "rgb", False) else 0)
+
+
+class ScopeMixin:
+    """Adds a ``scope`` dropdown to a :class:`LiveWidget` for stacks and volumes."""
+
+    def add_scope_widgets(self) -> None:
+        """Create the scope dropdown (shown only for nD layers)."""
+        self.scope = ComboBox(
+            label="scope", choices=SCOPES, value=SCOPES[0],
+            tooltip="nD data: work on the current 2D slice (follows the slider), on the whole "
+                    "volume at once, or on each 2D slice of the stack separately.")
+
+    def update_scope_visibility(self, layer: Layer | None) -> None:
+        """Show the scope dropdown only for layers with more than two spatial axes."""
+        self.scope.visible = layer is not None and spatial_ndim(layer) > 2
+
+    def follows_slice(self) -> bool:
+        """The preview follows the slider in 'current slice' scope."""
+        return self.scope.value == SCOPES[0]
+
+    def region_for(self, layer: Layer) -> tuple:
+        """Index of the data this job works on: the current slice, or everything."""
+        if spatial_ndim(layer) > 2 and self.scope.value == SCOPES[0]:
+            return current_region(self.viewer, layer)
+        return ()
+
+    def array_for(self, layer: Layer, region: tuple) -> np.ndarray:
+        """The layer's data for ``region`` as a NumPy array."""
+        return image_array(layer, region)
+
+
+def check_target(target: Layer, source: Layer) -> None:
+    """Raise InputError unless ``target`` has the same spatial shape as ``source``."""
+    shape = source.data.shape[: spatial_ndim(source)]
+    if target.data.shape != shape:
+        raise InputError(
+            f"target layer {target.name!r} has shape {target.data.shape} but "
+            f"{source.name!r} has shape {shape}; choose a target of the same shape "
+            "or leave 'target' empty to create a new layer.")
+    if getattr(target, "multiscale", False):
+        raise InputError(f"target layer {target.name!r} is multiscale and read-only; "
+                         "choose another target.")

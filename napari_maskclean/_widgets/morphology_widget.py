@@ -1,0 +1,122 @@
+"""Morphology dock widget: live preview of a morphological clean-up of a Labels layer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from magicgui.widgets import CheckBox, ComboBox, SpinBox
+from napari.layers import Labels
+
+from ..core.morphology import OPERATIONS, morphology
+from ._live import Job, LiveWidget, Result, layer_combo, write_labels
+from ._scope import SCOPES, ScopeMixin, spatial_ndim
+if TYPE_CHECKING:
+    import napari
+
+_SIZE_OPS = {"remove_small_objects": "min_size", "remove_small_holes": "max_size"}
+_NO_RADIUS = ("fill_holes", *_SIZE_OPS)
+_APPLY_TO = ("all labels", "selected label")
+
+
+class MorphologyWidget(ScopeMixin, LiveWidget):
+    """Erode, dilate, open, close, fill holes, remove specks or smooth a Labels layer."""
+
+    def __init__(self, viewer: napari.viewer.Viewer) -> None:
+        super().__init__(viewer, title="Morphology")
+        self.labels = layer_combo(viewer, Labels, label="labels",
+                                  tooltip="The Labels layer to clean; Commit writes into it.")
+        self.operation = ComboBox(label="operation", choices=OPERATIONS, value="close",
+                                  tooltip="The morphological operation.")
+        self.radius = SpinBox(label="radius", value=1, min=1, max=200,
+                              tooltip="Footprint radius in pixels.")
+        self.footprint = ComboBox(label="footprint", choices=("disk", "square", "diamond"),
+                                  value="disk",
+                                  tooltip="Footprint shape (ball/cube/octahedron in 3D).")
+        self.min_size = SpinBox(label="min size", value=64, min=1, max=10**9,
+                                tooltip="Objects smaller than this many pixels are removed.")
+        self.max_size = SpinBox(label="max hole", value=64, min=1, max=10**9,
+                                tooltip="Enclosed holes smaller than this many pixels are filled.")
+        self.per_label = CheckBox(text="each label on its own", value=True,
+                                  tooltip="Process every label separately: labels never grow "
+                                          "into each other or merge.")
+        self.apply_to = ComboBox(label="apply to", choices=_APPLY_TO, value=_APPLY_TO[0],
+                                 tooltip="All labels, or only the layer's selected label.")
+        self.add_scope_widgets()
+        params = [self.labels, self.operation, self.radius, self.footprint, self.min_size,
+                  self.max_size, self.per_label, self.apply_to, self.scope]
+        self.extend([self.labels, self.scope, self.operation, self.radius, self.footprint,
+                     self.min_size, self.max_size, self.per_label, self.apply_to,
+                     self.commit_button, self.status])
+        self.watch_parameters(params)
+        for w in (self.operation, self.labels):
+            w.changed.connect(self._update_visibility)
+        self.labels.changed.connect(self._rewatch_sources)
+        self.reset_choices()
+        self._rewatch_sources()
+        self._update_visibility()
+        self.request()
+
+    def _update_visibility(self, *_args) -> None:
+        op = self.operation.value
+        self.radius.visible = self.footprint.visible = op not in _NO_RADIUS
+        self.min_size.visible = op == "remove_small_objects"
+        self.max_size.visible = op == "remove_small_holes"
+        self.update_scope_visibility(self.labels.value)
+
+    def source_layers(self):
+        """Edits of the labels (painting, other commits) recompute the preview."""
+        return [self.labels.value]
+
+    def _rewatch_sources(self, *args) -> None:
+        super()._rewatch_sources()
+        layer = self.labels.value
+        if layer is not None:  # the selected label matters only in "selected label" mode
+            try:
+                layer.events.selected_label.disconnect(self._selected_label_changed)
+            except (TypeError, ValueError, RuntimeError):
+                pass
+            layer.events.selected_label.connect(self._selected_label_changed)
+
+    def _selected_label_changed(self, *_args) -> None:
+        if self.apply_to.value == _APPLY_TO[1]:
+            self.request()
+
+    def params(self, layer: Labels) -> dict:
+        """Return the core keyword parameters (JSON-able)."""
+        op = self.operation.value
+        p: dict = {"operation": op, "per_label": bool(self.per_label.value)}
+        if op not in _NO_RADIUS:
+            p["radius"] = int(self.radius.value)
+            p["footprint"] = self.footprint.value
+        if op in _SIZE_OPS:
+            name = _SIZE_OPS[op]
+            p[name] = int(getattr(self, name).value)
+        if self.apply_to.value == _APPLY_TO[1]:
+            p["label"] = int(layer.selected_label)
+        if spatial_ndim(layer) > 2 and self.scope.value == SCOPES[2]:
+            p["per_slice"] = True
+        return p
+
+    def make_job(self) -> Job | None:
+        """Snapshot the labels (or the current slice) and the parameters."""
+        layer = self.labels.value
+        if layer is None:
+            self.status.value = "add or choose a Labels layer"
+            return None
+        region = self.region_for(layer)
+        data = self.array_for(layer, region)
+        return Job(morphology, (data,), self.params(layer), layer, region)
+
+    def show_result(self, result: Result) -> None:
+        """Show the cleaned labels with the source layer's colours."""
+        source = result.job.source
+        self.update_preview(result.job, result.value, colormap=source.colormap, opacity=0.7)
+        n = int(np.count_nonzero(result.value != result.job.args[0]))
+        self.status.value = f"{n} pixels would change"
+
+    def commit(self, result: Result) -> int:
+        """Write the cleaned labels back into the same layer (one undo step)."""
+        return write_labels(result.job.source, result.value, region=result.job.region,
+                            preserve_labels=False)
+

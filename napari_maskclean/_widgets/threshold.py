@@ -1,0 +1,198 @@
+"""Threshold dock widget: a live binary mask preview, committed as a label."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from functools import partial
+
+import numpy as np
+from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, SpinBox
+from napari.layers import Image, Labels
+
+from ..core.convert import RGB_CHANNELS, to_grey
+from ..core.threshold import (
+    PREFILTERS,
+    THRESHOLD_METHODS,
+    image_histogram,
+    threshold_mask,
+    threshold_value,
+)
+from ._histogram import HistogramView
+from ._live import InputError, Job, LiveWidget, Result, layer_combo, new_labels_layer, write_labels
+from ._scope import SCOPES, ScopeMixin, check_target
+if TYPE_CHECKING:
+    import napari
+
+_LOCAL = ("local", "sauvola", "niblack")
+
+
+def _threshold_and_histogram(image: np.ndarray, mask: np.ndarray, params: dict):
+    """Off-thread extras for the histogram: counts, edges and the level(s) used."""
+    counts, edges = image_histogram(image)
+    levels = None
+    if params["method"] not in _LOCAL:
+        levels = threshold_value(image, **params)
+        if params.get("per_slice"):
+            levels = None  # one level per slice: not one line on a histogram
+    return counts, edges, levels
+
+
+class ThresholdWidget(ScopeMixin, LiveWidget):
+    """Threshold an image live; Commit writes the mask as a label into a Labels layer."""
+
+    def __init__(self, viewer: napari.viewer.Viewer) -> None:
+        super().__init__(viewer, title="Threshold")
+        self.image = layer_combo(viewer, Image, label="image",
+                                 tooltip="The image to threshold.")
+        self.rgb_channel = ComboBox(
+            label="RGB as", choices=RGB_CHANNELS, value="luminance",
+            tooltip="RGB images are thresholded on one channel or their luminance.")
+        self.method = ComboBox(label="method", choices=THRESHOLD_METHODS, value="otsu",
+                               tooltip="How the threshold is chosen (scikit-image's methods).")
+        self.level = FloatSpinBox(label="level", value=128.0, min=-1e12, max=1e12, step=1.0,
+                                  tooltip="Manual threshold; click or drag in the histogram.")
+        self.classes = SpinBox(label="classes", value=3, min=2, max=5,
+                               tooltip="Multi-Otsu: number of classes.")
+        self.class_index = SpinBox(label="boundary", value=0, min=0, max=3,
+                                   tooltip="Multi-Otsu: which class boundary separates the mask.")
+        self.block_size = SpinBox(label="block size", value=35, min=3, max=1001, step=2,
+                                  tooltip="Local methods: odd window size in pixels.")
+        self.local_method = ComboBox(label="local", choices=("gaussian", "mean", "median"),
+                                     value="gaussian", tooltip="Local method: window weighting.")
+        self.offset = FloatSpinBox(label="offset", value=0.0, min=-1e6, max=1e6,
+                                   tooltip="Local method: subtracted from the local threshold.")
+        self.k = FloatSpinBox(label="k", value=0.2, min=-5, max=5, step=0.05,
+                              tooltip="Sauvola/Niblack: the k parameter.")
+        self.prefilter = ComboBox(label="prefilter", choices=("none", *[p for p in PREFILTERS if p]),
+                                  value="none", tooltip="Denoise or equalise before thresholding.")
+        self.prefilter_size = SpinBox(label="median size", value=3, min=3, max=51, step=2,
+                                      tooltip="Median filter size (odd).")
+        self.sigma = FloatSpinBox(label="sigma", value=1.0, min=0.1, max=50, step=0.1,
+                                  tooltip="Gaussian prefilter sigma (pixels).")
+        self.clip_limit = FloatSpinBox(label="clip limit", value=0.01, min=0.001, max=1.0,
+                                       step=0.005, tooltip="CLAHE clip limit.")
+        self.invert = CheckBox(text="invert (mask dark objects)", value=False,
+                               tooltip="Mask pixels at or below the threshold instead of above.")
+        self.target = layer_combo(viewer, Labels, label="target", nullable=True,
+                                  tooltip="Labels layer to write into; empty = a new layer.")
+        self.label_value = SpinBox(label="label", value=1, min=1, max=2**31 - 1,
+                                   tooltip="Label value written where the mask is on.")
+        self.histogram = HistogramView()
+        self.histogram.levelChanged.connect(self._level_from_histogram)
+        self.add_scope_widgets()
+        params = [self.image, self.rgb_channel, self.method, self.level, self.classes,
+                  self.class_index, self.block_size, self.local_method, self.offset, self.k,
+                  self.prefilter, self.prefilter_size, self.sigma, self.clip_limit, self.invert,
+                  self.scope]
+        self.extend([self.image, self.rgb_channel, self.scope, self.method, self.level,
+                     self.classes, self.class_index, self.block_size, self.local_method,
+                     self.offset, self.k, self.prefilter, self.prefilter_size, self.sigma,
+                     self.clip_limit, self.invert])
+        self.native.layout().addWidget(self.histogram)
+        self.extend([Container(widgets=[self.target, self.label_value], labels=True),
+                     self.commit_button, self.status])
+        self.watch_parameters(params)
+        for w in (self.method, self.prefilter, self.image):
+            w.changed.connect(self._update_visibility)
+        self.image.changed.connect(self._rewatch_sources)
+        self.reset_choices()
+        self._rewatch_sources()
+        self._update_visibility()
+        self.request()
+
+    # ---- GUI state ---------------------------------------------------------------------
+    def _update_visibility(self, *_args) -> None:
+        method, pre = self.method.value, self.prefilter.value
+        layer = self.image.value
+        self.rgb_channel.visible = bool(layer is not None and layer.rgb)
+        self.level.visible = method == "manual"
+        self.classes.visible = self.class_index.visible = method == "multiotsu"
+        self.block_size.visible = method in _LOCAL
+        self.local_method.visible = self.offset.visible = method == "local"
+        self.k.visible = method in ("sauvola", "niblack")
+        self.prefilter_size.visible = pre == "median"
+        self.sigma.visible = pre == "gaussian"
+        self.clip_limit.visible = pre == "clahe"
+        self.update_scope_visibility(layer)
+
+    def _level_from_histogram(self, value: float) -> None:
+        self.method.value = "manual"
+        self.level.value = value
+
+    def source_layers(self):
+        """Edits of the image recompute the preview."""
+        return [self.image.value]
+
+    def params(self) -> dict:
+        """Return the core keyword parameters for the current GUI state (JSON-able)."""
+        method = self.method.value
+        p: dict = {"method": method, "invert": bool(self.invert.value)}
+        if method == "manual":
+            p["level"] = float(self.level.value)
+        elif method == "multiotsu":
+            p["classes"] = int(self.classes.value)
+            p["class_index"] = int(self.class_index.value)
+        elif method in _LOCAL:
+            p["block_size"] = int(self.block_size.value)
+            if method == "local":
+                p["local_method"] = self.local_method.value
+                p["offset"] = float(self.offset.value)
+            else:
+                p["k"] = float(self.k.value)
+        pre = self.prefilter.value
+        if pre != "none":
+            p["prefilter"] = pre
+            if pre == "median":
+                p["prefilter_size"] = int(self.prefilter_size.value)
+            elif pre == "gaussian":
+                p["sigma"] = float(self.sigma.value)
+            elif pre == "clahe":
+                p["clip_limit"] = float(self.clip_limit.value)
+        if self.scope.value == SCOPES[2]:
+            p["per_slice"] = True
+        return p
+
+    # ---- LiveWidget API ----------------------------------------------------------------
+    def make_job(self) -> Job | None:
+        """Snapshot the image (or its current slice) and the parameters."""
+        layer = self.image.value
+        if layer is None:
+            self.status.value = "add or choose an image layer"
+            return None
+        region = self.region_for(layer)
+        image = self.array_for(layer, region)
+        if layer.rgb:
+            image = to_grey(image, channel=self.rgb_channel.value)
+        params = self.params()
+        if params["method"] == "multiotsu" and params["class_index"] > params["classes"] - 2:
+            raise InputError(
+                f"multi-Otsu with {params['classes']} classes has boundaries 0.."
+                f"{params['classes'] - 2}; lower 'boundary' or raise 'classes'.")
+        return Job(threshold_mask, (image,), params, layer, region,
+                   post=partial(_threshold_and_histogram, image, params=params))
+
+    def preview_data(self, result: Result) -> np.ndarray:
+        """The preview is the mask as 0/1 labels."""
+        return result.value.view(np.uint8)
+
+    def show_result(self, result: Result) -> None:
+        """Update the preview layer and the histogram."""
+        self.update_preview(result.job, self.preview_data(result), opacity=0.5)
+        counts, edges, levels = result.extra
+        self.histogram.set_histogram(counts, edges)
+        self.histogram.set_lines([] if levels is None else levels)
+        n = int(np.count_nonzero(result.value))
+        self.status.value = f"{n} pixels on ({100 * n / max(result.value.size, 1):.1f}%)"
+
+    def commit(self, result: Result) -> int:
+        """Write the label into the target layer where the mask is on."""
+        job = result.job
+        target = self.target.value
+        value = int(self.label_value.value)
+        if target is None:
+            target = new_labels_layer(self.viewer, job.source, f"{job.source.name} mask")
+            self.target.reset_choices()
+            self.target.value = target
+        check_target(target, job.source)
+        return write_labels(target, value, region=job.region, where=result.value)

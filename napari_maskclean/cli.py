@@ -1,0 +1,129 @@
+"""The ``maskclean`` command: a thin layer over the library.
+
+``maskclean demo`` opens napari with the sample data and every widget docked;
+``maskclean compare TRUTH PRED`` scores masks against ground truth, file by file.
+Errors are one line on stderr and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+
+#: Display names of the dock widgets, in the order the demo docks them.
+WIDGETS = ("Threshold", "Morphology", "Region growing", "Fill holes", "Compare with ground truth")
+PLUGIN = "napari-maskclean"
+
+
+class CLIError(Exception):
+    """A user-facing error: printed as one line, exit code 2."""
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"maskclean: error: {message}", file=sys.stderr)
+    return code
+
+
+# --------------------------------------------------------------------------------------
+# demo
+# --------------------------------------------------------------------------------------
+def _needs_virtual_display() -> bool:
+    return sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and not (
+        os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _rerun_under_xvfb(argv: list[str]) -> int:
+    """Run this same command again under ``xvfb-run`` (no screen attached)."""
+    xvfb = shutil.which("xvfb-run")
+    if xvfb is None:
+        raise CLIError(
+            "no display: set DISPLAY, or install Xvfb (apt-get install xvfb xauth) and run "
+            "'xvfb-run -a maskclean demo --screenshot demo.png'")
+    cmd = [xvfb, "-a", "-s", "-screen 0 1600x1000x24", sys.executable, "-m",
+           "napari_maskclean.cli", *argv]
+    return subprocess.call(cmd)
+
+
+def available_widgets() -> list[str]:
+    """Display names of the dock widgets registered in the manifest."""
+    from npe2 import PluginManager
+
+    pm = PluginManager.instance()
+    pm.discover()
+    manifest = pm.get_manifest(PLUGIN)
+    return [w.display_name for w in manifest.contributions.widgets or []]
+
+
+def demo(screenshot: str | None = None, *, sample: str = "coins") -> int:
+    """Open napari with a sample and every widget docked; optionally save a screenshot."""
+    import napari
+
+    viewer = napari.Viewer(title="maskclean demo", show=True)
+    viewer.open_sample(PLUGIN, sample)
+    registered = set(available_widgets())
+    docks = []
+    for name in WIDGETS:
+        if name in registered:
+            dock, _widget = viewer.window.add_plugin_dock_widget(PLUGIN, name)
+            docks.append(dock)
+    # Tab the docks so the window stays readable; the first stays in front.
+    for dock in docks[1:]:
+        viewer.window._qt_window.tabifyDockWidget(docks[0], dock)
+    if docks:
+        docks[0].raise_()
+    if screenshot:
+        from qtpy.QtWidgets import QApplication
+
+        viewer.window._qt_window.resize(1500, 950)
+        for _ in range(30):  # let live previews finish
+            QApplication.processEvents()
+            import time
+
+            time.sleep(0.05)
+        viewer.screenshot(screenshot, canvas_only=False)
+        print(f"saved {screenshot}")
+        viewer.close()
+        return 0
+    napari.run()
+    return 0
+
+
+# --------------------------------------------------------------------------------------
+# entry point
+# --------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``maskclean`` command."""
+    parser = argparse.ArgumentParser(
+        prog="maskclean",
+        description="Clean segmentation masks and check them against ground truth.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("demo", help="open napari with sample data and every widget docked")
+    p.add_argument("--screenshot", metavar="PNG",
+                   help="render the window to this PNG without a screen and exit")
+    p.add_argument("--sample", default="coins",
+                   choices=("coins", "blobs3d", "large", "rgb_mask"),
+                   help="which sample to open (default: coins)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``maskclean`` command; return its exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            if args.screenshot and _needs_virtual_display():
+                return _rerun_under_xvfb(argv)
+            return demo(args.screenshot, sample=args.sample)
+    except CLIError as err:
+        return _fail(str(err))
+    except (ValueError, FileNotFoundError, FileExistsError, OSError) as err:
+        return _fail(str(err))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

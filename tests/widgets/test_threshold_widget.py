@@ -1,0 +1,271 @@
+"""The Threshold dock widget in a real viewer: live preview, commit, undo, bad input."""
+
+import numpy as np
+import pytest
+from skimage import data as skdata
+
+from napari_maskclean._widgets._live import SESSION_STEPS
+from napari_maskclean.core import threshold_mask, to_grey
+from tests.conftest import wait_for_result
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def coins():
+    return skdata.coins()
+
+
+def dock(viewer, name="Threshold"):
+    _dock, widget = viewer.window.add_plugin_dock_widget("napari-maskclean", name)
+    return widget
+
+
+def test_preview_follows_parameters(make_napari_viewer, qtbot, coins):
+    viewer = make_napari_viewer()
+    image = viewer.add_image(coins, name="coins", scale=(2.0, 0.5), translate=(10, 5))
+    w = dock(viewer)
+    wait_for_result(qtbot, w)
+    preview = w.preview_layer()
+    assert preview is not None and preview is not image
+    np.testing.assert_array_equal(preview.data.astype(bool), threshold_mask(coins))
+    np.testing.assert_allclose(preview.scale, image.scale)
+    np.testing.assert_allclose(preview.translate, image.translate)
+    assert viewer.layers.selection.active is image  # the preview never steals selection
+    w.method.value = "li"
+    w.prefilter.value = "median"
+    wait_for_result(qtbot, w)
+    expected = threshold_mask(coins, method="li", prefilter="median", prefilter_size=3)
+    np.testing.assert_array_equal(w.preview_layer().data.astype(bool), expected)
+    assert w.histogram.lines  # the level is drawn
+    np.testing.assert_array_equal(image.data, coins)  # the user's image is untouched
+
+
+def test_histogram_click_sets_manual_level(make_napari_viewer, qtbot, coins):
+    viewer = make_napari_viewer()
+    viewer.add_image(coins)
+    w = dock(viewer)
+    wait_for_result(qtbot, w)
+    w.histogram.levelChanged.emit(100.0)
+    assert w.method.value == "manual"
+    wait_for_result(qtbot, w)
+    np.testing.assert_array_equal(w.preview_layer().data.astype(bool), coins > 100)
+    assert w.histogram.lines == [100.0]
+
+
+def test_commit_new_layer_then_undo(make_napari_viewer, qtbot, coins):
+    viewer = make_napari_viewer()
+    viewer.add_image(coins, name="coins")
+    w = dock(viewer)
+    wait_for_result(qtbot, w)
+    w.label_value.value = 3
+    n_steps = len(SESSION_STEPS)
+    n = w.run_commit()
+    target = viewer.layers["coins mask"]
+    mask = threshold_mask(coins)
+    assert n == mask.sum()
+    np.testing.assert_array_equal(target.data, np.where(mask, 3, 0))
+    assert SESSION_STEPS[-1]["op"] == "threshold_mask"
+    assert SESSION_STEPS[-1]["params"]["method"] == "otsu"
+    assert len(SESSION_STEPS) == n_steps + 1
+    target.undo()
+    assert not target.data.any()
+
+
+def test_commit_into_existing_layer_is_one_undo_step(make_napari_viewer, qtbot, coins):
+    viewer = make_napari_viewer()
+    viewer.add_image(coins, name="coins")
+    before = np.zeros(coins.shape, dtype=np.int32)
+    before[:50, :50] = 7
+    labels = viewer.add_labels(before.copy(), name="existing")
+    w = dock(viewer)
+    w.target.value = labels
+    wait_for_result(qtbot, w)
+    w.run_commit()
+    assert (labels.data == 1).any()
+    assert (labels.data == 7).any()
+    labels.preserve_labels = False
+    labels.undo()
+    np.testing.assert_array_equal(labels.data, before)
+
+
+def test_preserve_labels_is_respected(make_napari_viewer, qtbot, coins):
+    viewer = make_napari_viewer()
+    viewer.add_image(coins, name="coins")
+    before = np.full(coins.shape, 5, dtype=np.int32)
+    before[:, 100:] = 0
+    labels = viewer.add_labels(before.copy(), name="existing")
+    labels.preserve_labels = True
+    w = dock(viewer)
+    w.target.value = labels
+    wait_for_result(qtbot, w)
+    w.run_commit()
+    np.testing.assert_array_equal(labels.data[:, :100], 5)
+
+
+def test_ctrl_z_in_the_canvas_undoes_a_commit(make_napari_viewer, qtbot, coins):
+    from qtpy.QtCore import Qt
+
+    viewer = make_napari_viewer(show=True)
+    viewer.add_image(coins, name="coins")
+    labels = viewer.add_labels(np.zeros(coins.shape, dtype=np.int32), name="target")
+    w = dock(viewer)
+    w.target.value = labels
+    wait_for_result(qtbot, w)
+    assert w.run_commit() > 0
+    viewer.layers.selection.active = labels
+    canvas = viewer.window._qt_viewer.canvas.native
+    qtbot.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert not labels.data.any()
+
+
+def test_stack_current_slice_follows_slider(make_napari_viewer, qtbot, rng):
+    stack = (rng.random((4, 40, 50)) * 200).astype(np.uint8)
+    stack[2, 10:20, 10:30] = 255
+    viewer = make_napari_viewer()
+    viewer.add_image(stack, name="stack")
+    w = dock(viewer)
+    assert w.scope.visible
+    viewer.dims.set_current_step(0, 2)
+    wait_for_result(qtbot, w)
+    prev = w.preview_layer().data
+    assert prev.shape == stack.shape
+    np.testing.assert_array_equal(prev[2].astype(bool), threshold_mask(stack[2]))
+    assert not prev[[0, 1, 3]].any()
+    viewer.dims.set_current_step(0, 1)
+    wait_for_result(qtbot, w)
+    np.testing.assert_array_equal(w.preview_layer().data[1].astype(bool),
+                                  threshold_mask(stack[1]))
+    w.run_commit()
+    target = viewer.layers["stack mask"]
+    assert target.data[1].any() and not target.data[[0, 2, 3]].any()
+    target.undo()
+    assert not target.data.any()
+
+
+def test_stack_each_slice_and_whole_volume(make_napari_viewer, qtbot, rng):
+    stack = (rng.random((3, 30, 30)) * 100).astype(np.uint8)
+    stack[1] += 100
+    viewer = make_napari_viewer()
+    viewer.add_image(stack, name="stack")
+    w = dock(viewer)
+    w.scope.value = "each slice"
+    wait_for_result(qtbot, w)
+    np.testing.assert_array_equal(w.preview_layer().data.astype(bool),
+                                  threshold_mask(stack, per_slice=True))
+    w.scope.value = "whole volume"
+    wait_for_result(qtbot, w)
+    np.testing.assert_array_equal(w.preview_layer().data.astype(bool), threshold_mask(stack))
+
+
+def test_rgb_image_uses_the_chosen_channel(make_napari_viewer, qtbot, rng):
+    rgb = (rng.random((30, 40, 3)) * 255).astype(np.uint8)
+    viewer = make_napari_viewer()
+    viewer.add_image(rgb, name="rgb", rgb=True)
+    w = dock(viewer)
+    assert w.rgb_channel.visible
+    wait_for_result(qtbot, w)
+    np.testing.assert_array_equal(w.preview_layer().data.astype(bool),
+                                  threshold_mask(to_grey(rgb)))
+    assert w.preview_layer().data.shape == (30, 40)
+    w.rgb_channel.value = "red"
+    wait_for_result(qtbot, w)
+    np.testing.assert_array_equal(w.preview_layer().data.astype(bool),
+                                  threshold_mask(rgb[..., 0]))
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.int32, bool, np.float32])
+def test_integer_and_float_dtypes(make_napari_viewer, qtbot, rng, dtype):
+    img = (rng.random((20, 30)) * 1000).astype(dtype)
+    viewer = make_napari_viewer()
+    viewer.add_image(img)
+    w = dock(viewer)
+    w.method.value = "isodata" if dtype is not bool else "mean"
+    wait_for_result(qtbot, w)
+    np.testing.assert_array_equal(w.preview_layer().data.astype(bool),
+                                  threshold_mask(img, method=w.method.value))
+
+
+def test_nan_image_reports_and_changes_nothing(make_napari_viewer, qtbot):
+    img = np.ones((20, 20), dtype=np.float32)
+    img[:10] = 5
+    img[3, 3] = np.nan
+    viewer = make_napari_viewer()
+    viewer.add_image(img, name="nan")
+    w = dock(viewer)
+    qtbot.waitUntil(lambda: w.last_error is not None, timeout=5000)
+    assert "nan" in w.last_error.lower()
+    assert w.preview_layer() is None
+    n_layers = len(viewer.layers)
+    assert w.run_commit() == 0
+    assert len(viewer.layers) == n_layers
+
+
+def test_constant_image_reports(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    viewer.add_image(np.full((20, 20), 7, dtype=np.uint8))
+    w = dock(viewer)
+    qtbot.waitUntil(lambda: w.last_error is not None, timeout=5000)
+    assert "manual" in w.last_error.lower()
+
+
+def test_target_of_another_shape_is_refused(make_napari_viewer, qtbot, coins):
+    viewer = make_napari_viewer()
+    viewer.add_image(coins)
+    other = viewer.add_labels(np.zeros((10, 10), dtype=np.int32), name="small")
+    w = dock(viewer)
+    w.target.value = other
+    wait_for_result(qtbot, w)
+    assert w.run_commit() == 0
+    assert "shape" in w.last_error
+    assert not other.data.any()
+
+
+def test_label_that_does_not_fit_the_target_dtype(make_napari_viewer, qtbot, coins):
+    viewer = make_napari_viewer()
+    viewer.add_image(coins)
+    target = viewer.add_labels(np.zeros(coins.shape, dtype=np.uint8), name="u8")
+    w = dock(viewer)
+    w.target.value = target
+    w.label_value.value = 300
+    wait_for_result(qtbot, w)
+    assert w.run_commit() == 0
+    assert "uint8" in w.last_error
+    assert not target.data.any()
+
+
+def test_layer_removed_while_computing(make_napari_viewer, qtbot, rng):
+    viewer = make_napari_viewer()
+    img = viewer.add_image((rng.random((512, 512)) * 255).astype(np.uint8), name="gone")
+    w = dock(viewer)
+    w.method.value = "sauvola"
+    w._start()  # start at once, then remove the layer while it runs
+    viewer.layers.remove(img)
+    qtbot.wait(300)
+    qtbot.waitUntil(lambda: w._worker is None or not w._worker.is_running, timeout=5000)
+    assert "gone" not in [layer.name for layer in viewer.layers]
+    assert w.image.value is None
+    assert w.run_commit() == 0
+
+
+def test_editing_the_image_recomputes(make_napari_viewer, qtbot, coins):
+    viewer = make_napari_viewer()
+    image = viewer.add_image(coins.copy())
+    w = dock(viewer)
+    w.method.value = "manual"
+    w.level.value = 100
+    wait_for_result(qtbot, w)
+    image.data = np.zeros_like(coins)
+    wait_for_result(qtbot, w)
+    assert not w.preview_layer().data.any()
+
+
+def test_closing_the_widget_disconnects(make_napari_viewer, qtbot, coins):
+    viewer = make_napari_viewer()
+    viewer.add_image(coins)
+    w = dock(viewer)
+    wait_for_result(qtbot, w)
+    w.close_down()
+    w.request()
+    viewer.add_image(coins, name="another")  # must not raise or recompute
+    assert w._closed
