@@ -35,6 +35,9 @@ logger = logging.getLogger(__name__)
 
 #: Prefix of the layers the plugin owns; they are never treated as user data.
 PREVIEW_PREFIX = "[preview] "
+#: Prefix of the seed Points layers the plugin owns.
+SEEDS_PREFIX = "[seeds] "
+_OWNED_PREFIXES = (PREVIEW_PREFIX, SEEDS_PREFIX)
 
 #: The steps committed in this session, in order (``{"op": ..., "params": ...}``),
 #: so that a later recipe can replay them headless.
@@ -231,7 +234,7 @@ def layer_choices(viewer, kinds: type | tuple[type, ...], *, rgb: bool | None = 
     def choices(_widget=None) -> list[Layer]:
         out = []
         for layer in viewer.layers:
-            if not isinstance(layer, kinds) or layer.name.startswith(PREVIEW_PREFIX):
+            if not isinstance(layer, kinds) or layer.name.startswith(_OWNED_PREFIXES):
                 continue
             if rgb is not None and getattr(layer, "rgb", False) != rgb:
                 continue
@@ -329,7 +332,7 @@ class LiveWidget(Container):
         self.request()
 
     def _is_preview(self, layer) -> bool:
-        return getattr(layer, "name", "").startswith(PREVIEW_PREFIX)
+        return getattr(layer, "name", "").startswith(_OWNED_PREFIXES)
 
     def _rewatch_sources(self) -> None:
         """Follow edits of the current source layers (paint, fill, commits, new data)."""
@@ -410,8 +413,10 @@ class LiveWidget(Container):
             return job.run()
 
         big = sum(getattr(a, "size", 0) for a in job.args) > _PROGRESS_PIXELS
+        # ignore_errors: errors are handled by _failed below, not re-raised in Qt's loop.
         worker = thread_worker(
-            work, progress={"total": 0, "desc": self.title} if big else False
+            work, progress={"total": 0, "desc": self.title} if big else False,
+            ignore_errors=True,
         )()
         worker.returned.connect(lambda res: self._finished(res, generation, requested))
         worker.errored.connect(lambda err: self._failed(err, generation))
@@ -507,7 +512,9 @@ class LiveWidget(Container):
             # A slice of a stack: the preview has the source's full shape so it lines up
             # with the slider; only the current slice is filled.
             layer = self.preview_layer()
-            if layer is not None and layer.data.shape == full_shape and layer.data.dtype == data.dtype:
+            reusable = (layer is not None and layer.data.shape == full_shape
+                        and layer.data.dtype == data.dtype)
+            if reusable:
                 full = layer.data
                 full[...] = 0
             else:

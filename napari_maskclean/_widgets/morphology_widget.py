@@ -11,6 +11,7 @@ from napari.layers import Labels
 from ..core.morphology import OPERATIONS, morphology
 from ._live import Job, LiveWidget, Result, layer_combo, write_labels
 from ._scope import SCOPES, ScopeMixin, spatial_ndim
+
 if TYPE_CHECKING:
     import napari
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, SpinBox
@@ -21,6 +20,7 @@ from ..core.threshold import (
 from ._histogram import HistogramView
 from ._live import InputError, Job, LiveWidget, Result, layer_combo, new_labels_layer, write_labels
 from ._scope import SCOPES, ScopeMixin, check_target
+
 if TYPE_CHECKING:
     import napari
 
@@ -64,8 +64,9 @@ class ThresholdWidget(ScopeMixin, LiveWidget):
                                    tooltip="Local method: subtracted from the local threshold.")
         self.k = FloatSpinBox(label="k", value=0.2, min=-5, max=5, step=0.05,
                               tooltip="Sauvola/Niblack: the k parameter.")
-        self.prefilter = ComboBox(label="prefilter", choices=("none", *[p for p in PREFILTERS if p]),
-                                  value="none", tooltip="Denoise or equalise before thresholding.")
+        self.prefilter = ComboBox(label="prefilter",
+                                  choices=("none", *[p for p in PREFILTERS if p]), value="none",
+                                  tooltip="Denoise or equalise before thresholding.")
         self.prefilter_size = SpinBox(label="median size", value=3, min=3, max=51, step=2,
                                       tooltip="Median filter size (odd).")
         self.sigma = FloatSpinBox(label="sigma", value=1.0, min=0.1, max=50, step=0.1,

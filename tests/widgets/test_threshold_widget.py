@@ -125,7 +125,7 @@ def test_stack_current_slice_follows_slider(make_napari_viewer, qtbot, rng):
     viewer = make_napari_viewer()
     viewer.add_image(stack, name="stack")
     w = dock(viewer)
-    assert w.scope.visible
+    assert not w.scope.native.isHidden()
     viewer.dims.set_current_step(0, 2)
     wait_for_result(qtbot, w)
     prev = w.preview_layer().data
@@ -163,7 +163,7 @@ def test_rgb_image_uses_the_chosen_channel(make_napari_viewer, qtbot, rng):
     viewer = make_napari_viewer()
     viewer.add_image(rgb, name="rgb", rgb=True)
     w = dock(viewer)
-    assert w.rgb_channel.visible
+    assert not w.rgb_channel.native.isHidden()
     wait_for_result(qtbot, w)
     np.testing.assert_array_equal(w.preview_layer().data.astype(bool),
                                   threshold_mask(to_grey(rgb)))
@@ -177,6 +177,8 @@ def test_rgb_image_uses_the_chosen_channel(make_napari_viewer, qtbot, rng):
 @pytest.mark.parametrize("dtype", [np.uint16, np.int32, bool, np.float32])
 def test_integer_and_float_dtypes(make_napari_viewer, qtbot, rng, dtype):
     img = (rng.random((20, 30)) * 1000).astype(dtype)
+    if dtype is bool:
+        img = rng.random((20, 30)) > 0.5
     viewer = make_napari_viewer()
     viewer.add_image(img)
     w = dock(viewer)

@@ -1,0 +1,802 @@
+"""Prefilters and global or local thresholds that turn an image into a boolean mask.
+
+Every automatic threshold is *exactly* the value scikit-image's function of the
+same name returns on the prefiltered image; only the kernels around it are
+faster (``cv2.medianBlur`` for the median prefilter, ``cv2.calcHist`` for the
+histogram of uint8/uint16 images, comparisons written into a preallocated
+mask). The SciPy/NumPy fallbacks give identical results.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import ndimage as ndi
+from skimage import exposure, filters
+
+try:  # opencv-python-headless is a dependency; the fallbacks give the same results
+    import cv2
+except ImportError:  # pragma: no cover - exercised by monkeypatching _USE_OPENCV
+    cv2 = None
+
+__all__ = [
+    "LOCAL_METHODS",
+    "PREFILTERS",
+    "THRESHOLD_METHODS",
+    "image_histogram",
+    "prefilter_image",
+    "threshold_mask",
+    "threshold_value",
+]
+
+ThresholdMethod = Literal[
+    "manual",
+    "otsu",
+    "li",
+    "yen",
+    "triangle",
+    "isodata",
+    "mean",
+    "minimum",
+    "multiotsu",
+    "local",
+    "sauvola",
+    "niblack",
+]
+PrefilterName = Literal["none", "median", "gaussian", "clahe", "equalize"]
+LocalMethod = Literal["gaussian", "mean", "median"]
+ProgressCallback = Callable[[int, int], None]
+
+#: Names accepted by ``method`` (the GUI builds its dropdown from this tuple).
+THRESHOLD_METHODS: tuple[str, ...] = (
+    "manual",
+    "otsu",
+    "li",
+    "yen",
+    "triangle",
+    "isodata",
+    "mean",
+    "minimum",
+    "multiotsu",
+    "local",
+    "sauvola",
+    "niblack",
+)
+#: Methods whose threshold is an image (they use ``block_size``).
+LOCAL_METHODS: tuple[str, ...] = ("local", "sauvola", "niblack")
+#: Names accepted by ``prefilter``; ``None`` is accepted as an alias of ``"none"``.
+PREFILTERS: tuple[str, ...] = ("none", "median", "gaussian", "clahe", "equalize")
+#: ``local_method`` names for ``method="local"``.
+LOCAL_KINDS: tuple[str, ...] = ("gaussian", "mean", "median")
+
+# Methods that accept a precomputed histogram in scikit-image.
+_HIST_METHODS = ("otsu", "yen", "isodata", "minimum", "multiotsu")
+# Global automatic methods: undefined on a constant image.
+_AUTO_METHODS = ("otsu", "li", "yen", "triangle", "isodata", "mean", "minimum", "multiotsu")
+# Above this many histogram bins, multi-Otsu needs a (bins x bins) lookup table.
+_MULTIOTSU_MAX_BINS = 8192
+# scikit-image bins integer images per value; refuse absurd ranges (memory).
+_MAX_INT_BINS = 1 << 25
+# cv2.calcHist returns float32 counts: exact only below 2**24 per call.
+_CALCHIST_CHUNK = 1 << 24
+
+#: Use the OpenCV kernels when they apply (tests switch this off to compare).
+_USE_OPENCV = cv2 is not None
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _as_image(image: ArrayLike, *, func: str, min_ndim: int = 2) -> NDArray:
+    """Return ``image`` as a validated real-valued ndarray (bool viewed as uint8)."""
+    arr = np.asarray(image)
+    kind = arr.dtype.kind
+    if kind == "c":
+        raise TypeError(
+            f"{func} needs a real-valued image, got complex dtype {arr.dtype}; "
+            "pass np.abs(image) or image.real instead"
+        )
+    if kind not in "biuf":
+        raise TypeError(
+            f"{func} needs a numeric image, got dtype {arr.dtype}; "
+            "convert it first, e.g. image.astype(np.float32)"
+        )
+    if arr.ndim < min_ndim:
+        raise ValueError(
+            f"{func} needs an image with at least {min_ndim} dimensions, got shape "
+            f"{arr.shape}; add an axis first, e.g. image[np.newaxis, :]"
+        )
+    if arr.size == 0:
+        raise ValueError(
+            f"{func} got an empty image of shape {arr.shape}; pass an image with pixels"
+        )
+    if kind == "b":
+        return arr.view(np.uint8)
+    if arr.dtype == np.float16:
+        arr = arr.astype(np.float32)
+    if kind == "f" and not (np.isfinite(arr.min()) and np.isfinite(arr.max())):
+        raise ValueError(
+            f"{func} got an image containing NaN or inf; replace them, e.g. with "
+            "np.nan_to_num, before thresholding"
+        )
+    return arr
+
+
+def _real(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r} of type {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value}")
+    if low is not None and (value < low or (low_open and value == low)):
+        bound = f"> {low}" if low_open else f">= {low}"
+        raise ValueError(f"{name} must be {bound}, got {value}")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be <= {high}, got {value}")
+    return value
+
+
+def _integer(name: str, value: Any) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r} of type {type(value).__name__}")
+    return int(value)
+
+
+def _odd_size(name: str, value: Any) -> int:
+    value = _integer(name, value)
+    if value < 3 or value % 2 == 0:
+        raise ValueError(
+            f"{name} must be an odd integer >= 3 (3, 5, 7, ...), got {value}; "
+            f"use {max(3, value + 1 if value % 2 == 0 else 3)} instead"
+        )
+    return value
+
+
+def _check_prefilter(
+    prefilter: Any, prefilter_size: Any, sigma: Any, clip_limit: Any
+) -> dict[str, Any]:
+    if prefilter is None:
+        prefilter = "none"
+    if not isinstance(prefilter, str) or prefilter not in PREFILTERS:
+        raise ValueError(f"unknown prefilter {prefilter!r}; choose one of {PREFILTERS} (or None)")
+    opts: dict[str, Any] = {"prefilter": prefilter}
+    if prefilter == "median":
+        opts["size"] = _odd_size("prefilter_size", prefilter_size)
+    elif prefilter == "gaussian":
+        opts["sigma"] = _real("sigma", sigma, low=0.0, low_open=True)
+    elif prefilter == "clahe":
+        opts["clip_limit"] = _real("clip_limit", clip_limit, low=0.0, high=1.0)
+    return opts
+
+
+def _check_options(
+    method: Any,
+    level: Any,
+    classes: Any,
+    class_index: Any,
+    block_size: Any,
+    local_method: Any,
+    offset: Any,
+    k: Any,
+    progress: Any,
+) -> dict[str, Any]:
+    if not isinstance(method, str) or method not in THRESHOLD_METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {THRESHOLD_METHODS}")
+    if progress is not None and not callable(progress):
+        raise TypeError(
+            f"progress must be None or a callable progress(done, total), got {progress!r}"
+        )
+    opts: dict[str, Any] = {"method": method}
+    if method == "manual":
+        if level is None:
+            raise ValueError(
+                'method="manual" needs a threshold: pass level=<number>, e.g. level=128'
+            )
+        opts["level"] = _real("level", level)
+    elif method == "multiotsu":
+        classes = _integer("classes", classes)
+        if classes < 2:
+            raise ValueError(f"classes must be >= 2 for multiotsu, got {classes}")
+        class_index = _integer("class_index", class_index)
+        if not 0 <= class_index <= classes - 2:
+            raise ValueError(
+                f"class_index must be between 0 and classes - 2 = {classes - 2} "
+                f"(which of the {classes - 1} thresholds to use), got {class_index}"
+            )
+        opts["classes"] = classes
+        opts["class_index"] = class_index
+    elif method in LOCAL_METHODS:
+        opts["block_size"] = _odd_size("block_size", block_size)
+        if method == "local":
+            if not isinstance(local_method, str) or local_method not in LOCAL_KINDS:
+                raise ValueError(
+                    f"unknown local_method {local_method!r}; choose one of {LOCAL_KINDS}"
+                )
+            opts["local_method"] = local_method
+            opts["offset"] = _real("offset", offset)
+        else:
+            opts["k"] = _real("k", k)
+    return opts
+
+
+# --------------------------------------------------------------------------- kernels
+
+
+def _median(image: NDArray, size: int) -> NDArray:
+    """Median filter with replicated borders (OpenCV where it applies, else SciPy)."""
+    if (
+        _USE_OPENCV
+        and image.ndim == 2
+        and (image.dtype == np.uint8 or (image.dtype in (np.uint16, np.float32) and size <= 5))
+    ):
+        return cv2.medianBlur(np.ascontiguousarray(image), size)
+    return ndi.median_filter(image, size=size, mode="nearest")
+
+
+def _gaussian(image: NDArray, sigma: float) -> NDArray:
+    """Gaussian blur in the image's units; integer images stay integer (rounded)."""
+    out = filters.gaussian(image, sigma=sigma, mode="nearest", preserve_range=True)
+    if image.dtype.kind == "f":
+        return out
+    info = np.iinfo(image.dtype)
+    np.rint(out, out=out)
+    np.clip(out, info.min, info.max, out=out)
+    return out.astype(image.dtype)
+
+
+def _unit_range(image: NDArray) -> NDArray:
+    """Min-max rescale to [0, 1] in floating point (constant images give zeros)."""
+    out = image.astype(image.dtype if image.dtype.kind == "f" else np.float64)
+    lo, hi = out.min(), out.max()
+    out -= lo
+    if hi > lo:
+        out /= hi - lo
+    return out
+
+
+def _clahe(image: NDArray, clip_limit: float) -> NDArray:
+    if image.dtype.kind == "f":
+        if image.min() < 0 or image.max() > 1:
+            image = _unit_range(image)
+    elif image.dtype not in (np.uint8, np.uint16):
+        image = _unit_range(image)
+    # __wrapped__ skips skimage's RGB adaptation: an (..., 3) volume is not colour here.
+    clahe = getattr(exposure.equalize_adapthist, "__wrapped__", exposure.equalize_adapthist)
+    return clahe(image, clip_limit=clip_limit)
+
+
+def _prefilter(image: NDArray, opts: dict[str, Any]) -> NDArray:
+    """Apply a validated prefilter; may return ``image`` itself for "none"."""
+    name = opts["prefilter"]
+    if name == "none":
+        return image
+    if name == "median":
+        return _median(image, opts["size"])
+    if name == "gaussian":
+        return _gaussian(image, opts["sigma"])
+    if name == "clahe":
+        return _clahe(image, opts["clip_limit"])
+    # equalize: a 1D view avoids skimage's "might be a colour image" guess on (..., 3) data
+    return exposure.equalize_hist(image.reshape(-1)).reshape(image.shape)
+
+
+def _full_counts(image: NDArray) -> NDArray[np.int64]:
+    """Count every value 0..255 (uint8) or 0..65535 (uint16), as int64."""
+    nb = 256 if image.dtype == np.uint8 else 65536
+    image = np.ascontiguousarray(image)
+    width = image.shape[-1]
+    if not _USE_OPENCV or width > _CALCHIST_CHUNK:
+        return np.bincount(image.reshape(-1), minlength=nb).astype(np.int64, copy=False)
+    rows = image.reshape(-1, width)
+    step = max(1, _CALCHIST_CHUNK // width)
+    total = np.zeros(nb, dtype=np.int64)
+    for start in range(0, rows.shape[0], step):
+        part = rows[start : start + step]
+        total += cv2.calcHist([part], [0], None, [nb], [0, nb]).reshape(-1).astype(np.int64)
+    return total
+
+
+def _skimage_hist(image: NDArray) -> tuple[NDArray, NDArray]:
+    """Histogram exactly as scikit-image's threshold functions compute it."""
+    if image.dtype in (np.uint8, np.uint16):
+        full = _full_counts(image)
+        nz = np.flatnonzero(full)
+        lo, hi = int(nz[0]), int(nz[-1])
+        return full[lo : hi + 1], np.arange(lo, hi + 1)
+    return exposure.histogram(image.reshape(-1), 256, source_range="image")
+
+
+# --------------------------------------------------------------------------- thresholds
+
+
+def _constant_error(where: str) -> ValueError:
+    return ValueError(
+        f"the {where}image is constant, so an automatic threshold is undefined; "
+        'use method="manual" with a level, or check that you picked the right image'
+    )
+
+
+def _threshold(image: NDArray, opts: dict[str, Any], where: str = "") -> Any:
+    """Return scikit-image's threshold (scalar, array of thresholds or threshold image)."""
+    method = opts["method"]
+    if method == "manual":
+        return opts["level"]
+    if method in LOCAL_METHODS:
+        size = opts["block_size"]
+        if method == "local":
+            return filters.threshold_local(
+                image, size, method=opts["local_method"], offset=opts["offset"]
+            )
+        if method == "sauvola":
+            return filters.threshold_sauvola(image, window_size=size, k=opts["k"])
+        return filters.threshold_niblack(image, window_size=size, k=opts["k"])
+
+    hist = None
+    if image.dtype in (np.uint8, np.uint16):
+        hist = _skimage_hist(image)
+        if hist[0].size == 1:
+            raise _constant_error(where)
+    else:
+        lo, hi = image.min(), image.max()
+        if lo == hi:
+            raise _constant_error(where)
+        nvalues = int(hi) - int(lo) + 1 if image.dtype.kind in "iu" else 0
+        if nvalues > _MAX_INT_BINS and method != "mean":
+            raise ValueError(
+                f'method="{method}" needs one histogram bin per integer value, and this '
+                f"{where}image spans {nvalues} values ({lo} .. {hi}); convert it to float "
+                "first (e.g. image.astype(np.float64)) so 256 bins are used"
+            )
+
+    if method == "li":
+        return filters.threshold_li(image)
+    if method == "triangle":
+        return filters.threshold_triangle(image)
+    if method == "mean":
+        return filters.threshold_mean(image)
+
+    if hist is None:
+        hist = _skimage_hist(image)
+    counts, centers = hist
+    if method == "otsu":
+        return filters.threshold_otsu(hist=(counts, centers))
+    if method == "yen":
+        return filters.threshold_yen(hist=(counts, centers))
+    if method == "isodata":
+        return filters.threshold_isodata(hist=(counts, centers))
+    if method == "minimum":
+        try:
+            return filters.threshold_minimum(hist=(counts, centers))
+        except RuntimeError as err:
+            raise ValueError(
+                f'method="minimum" failed on the {where}image ({err}): its histogram does '
+                'not have two clear peaks; use method="otsu" or "li" instead'
+            ) from None
+    # multiotsu: skimage normalises the histogram it computes itself
+    classes = opts["classes"]
+    if counts.size > _MULTIOTSU_MAX_BINS:
+        raise ValueError(
+            f'method="multiotsu" on this {where}image needs {counts.size} histogram bins '
+            f"(one per integer value), too many for multi-Otsu; convert the image to "
+            "float (e.g. image.astype(np.float32)) so 256 bins are used"
+        )
+    nvalues = np.count_nonzero(counts)
+    if nvalues < classes:
+        raise ValueError(
+            f"the {where}image has only {nvalues} distinct histogram levels, too few for "
+            f"classes={classes}; lower classes to at most {max(nvalues, 2)} or use "
+            'method="otsu"'
+        )
+    return filters.threshold_multiotsu(classes=classes, hist=(counts / counts.sum(), centers))
+
+
+def _apply(image: NDArray, t: Any, invert: bool, out: NDArray[np.bool_]) -> None:
+    """Write ``image > t`` (``image <= t`` with invert) into ``out``, exactly."""
+    compare = np.less_equal if invert else np.greater
+    if np.ndim(t) == 0 and image.dtype.kind in "iu" and image.dtype.itemsize <= 4:
+        # For integers x: x > t <=> x > floor(t). Comparing in the image dtype
+        # avoids a float64 copy of the image; the result is identical.
+        ft = math.floor(float(t))
+        info = np.iinfo(image.dtype)
+        if ft < info.min:
+            out[...] = not invert
+        elif ft >= info.max:
+            out[...] = invert
+        else:
+            compare(image, image.dtype.type(ft), out=out)
+        return
+    compare(image, t, out=out)
+
+
+def _cut(t: Any, opts: dict[str, Any]) -> Any:
+    """Return the threshold the mask uses: the chosen multi-Otsu one, else ``t``."""
+    return t[opts["class_index"]] if opts["method"] == "multiotsu" else t
+
+
+def _run(
+    image: ArrayLike,
+    *,
+    func: str,
+    want_mask: bool,
+    method: Any,
+    prefilter: Any,
+    prefilter_size: Any,
+    sigma: Any,
+    clip_limit: Any,
+    invert: Any,
+    level: Any,
+    classes: Any,
+    class_index: Any,
+    block_size: Any,
+    local_method: Any,
+    offset: Any,
+    k: Any,
+    per_slice: Any,
+    progress: ProgressCallback | None,
+) -> tuple[NDArray[np.bool_] | None, Any]:
+    img = _as_image(image, func=func)
+    pre = _check_prefilter(prefilter, prefilter_size, sigma, clip_limit)
+    opts = _check_options(
+        method, level, classes, class_index, block_size, local_method, offset, k, progress
+    )
+    invert = bool(invert)
+    mask = np.empty(img.shape, dtype=bool) if want_mask else None
+
+    if not (per_slice and img.ndim > 2):
+        filtered = _prefilter(img, pre)
+        t = _threshold(filtered, opts)
+        if mask is not None:
+            _apply(filtered, _cut(t, opts), invert, mask)
+        if progress is not None:
+            progress(1, 1)
+        return mask, t
+
+    lead = img.shape[:-2]
+    total = math.prod(lead)
+    values = []
+    for done, idx in enumerate(np.ndindex(*lead), start=1):
+        filtered = _prefilter(img[idx], pre)
+        t = _threshold(filtered, opts, where=f"slice {idx} of the ")
+        if mask is not None:
+            _apply(filtered, _cut(t, opts), invert, mask[idx])
+        else:
+            values.append(t)
+        if progress is not None:
+            progress(done, total)
+    return mask, values
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def prefilter_image(
+    image: ArrayLike,
+    *,
+    prefilter: PrefilterName | None = None,
+    prefilter_size: int = 3,
+    sigma: float = 1.0,
+    clip_limit: float = 0.01,
+    per_slice: bool = False,
+) -> NDArray:
+    """Apply the prefilter that :func:`threshold_mask` uses before thresholding.
+
+    Parameters
+    ----------
+    image : (M, N[, ...]) ndarray
+        Grey image or volume. bool images are treated as uint8 0/1.
+    prefilter : {None, "none", "median", "gaussian", "clahe", "equalize"}
+        ``"median"``: median of a ``prefilter_size`` box (every axis), borders
+        replicated; keeps the dtype. ``"gaussian"``: Gaussian blur of standard
+        deviation ``sigma`` in the image's units
+        (``skimage.filters.gaussian(..., mode="nearest", preserve_range=True)``);
+        float images stay float, integer images are rounded back to their
+        dtype (so the fast integer paths and Sauvola's dtype-based ``r`` still
+        apply). ``"clahe"``:
+        ``skimage.exposure.equalize_adapthist`` (float in [0, 1]; images that
+        are not uint8/uint16 or float in [0, 1] are first min-max rescaled to
+        [0, 1]). ``"equalize"``: ``skimage.exposure.equalize_hist`` (float in
+        [0, 1]).
+    prefilter_size : int
+        Odd box size (>= 3) of the median filter.
+    sigma : float
+        Standard deviation (> 0) of the Gaussian filter.
+    clip_limit : float
+        CLAHE clipping limit in [0, 1].
+    per_slice : bool
+        Filter each 2D slice (last two axes) on its own instead of the whole
+        nD array at once.
+
+    Returns
+    -------
+    ndarray
+        A new array of the same shape (the input is never modified).
+
+    Examples
+    --------
+    >>> image = np.array([[0, 0, 0], [0, 9, 0], [0, 0, 0]], dtype=np.uint8)
+    >>> prefilter_image(image, prefilter="median").max()
+    np.uint8(0)
+    """
+    img = _as_image(image, func="prefilter_image")
+    pre = _check_prefilter(prefilter, prefilter_size, sigma, clip_limit)
+    if pre["prefilter"] == "none":
+        return img.copy()
+    if not (per_slice and img.ndim > 2):
+        return _prefilter(img, pre)
+    slices = [_prefilter(img[idx], pre) for idx in np.ndindex(*img.shape[:-2])]
+    return np.stack(slices).reshape(img.shape)
+
+
+def threshold_mask(
+    image: ArrayLike,
+    *,
+    method: ThresholdMethod = "otsu",
+    prefilter: PrefilterName | None = None,
+    prefilter_size: int = 3,
+    sigma: float = 1.0,
+    clip_limit: float = 0.01,
+    invert: bool = False,
+    level: float | None = None,
+    classes: int = 3,
+    class_index: int = 0,
+    block_size: int = 35,
+    local_method: LocalMethod = "gaussian",
+    offset: float = 0.0,
+    k: float = 0.2,
+    per_slice: bool = False,
+    progress: ProgressCallback | None = None,
+) -> NDArray[np.bool_]:
+    """Threshold an image (after an optional prefilter) into a boolean mask.
+
+    The mask is ``prefiltered > t`` (``prefiltered <= t`` with ``invert``),
+    where ``t`` is exactly what scikit-image's function of the same name
+    returns on the prefiltered image (see :func:`threshold_value`).
+
+    Parameters
+    ----------
+    image : (M, N[, ...]) ndarray
+        Grey image or volume (integer, float or bool; bool is treated as
+        uint8 0/1). Float images must not contain NaN or inf.
+    method : str
+        One of :data:`THRESHOLD_METHODS`. ``"manual"`` uses ``level``;
+        ``"otsu"``, ``"li"``, ``"yen"``, ``"triangle"``, ``"isodata"``,
+        ``"mean"``, ``"minimum"`` are the ``skimage.filters.threshold_*``
+        functions; ``"multiotsu"`` splits into ``classes`` classes and keeps
+        ``image > thresholds[class_index]``; ``"local"``, ``"sauvola"`` and
+        ``"niblack"`` compare each pixel with a threshold image computed
+        over a ``block_size`` window.
+    prefilter : {None, "none", "median", "gaussian", "clahe", "equalize"}
+        Filter applied first, see :func:`prefilter_image`.
+    prefilter_size : int
+        Odd box size (>= 3) of the median prefilter.
+    sigma : float
+        Standard deviation of the Gaussian prefilter.
+    clip_limit : float
+        Clipping limit of the CLAHE prefilter, in [0, 1].
+    invert : bool
+        Keep the pixels at or below the threshold (dark objects).
+    level : float or None
+        The threshold for ``method="manual"``, in the prefiltered image's units.
+    classes : int
+        Number of classes for ``"multiotsu"`` (>= 2).
+    class_index : int
+        Which multi-Otsu threshold to use, 0 .. ``classes - 2``.
+    block_size : int
+        Odd window size (>= 3) of the local methods (``window_size`` of
+        Sauvola and Niblack), in every axis.
+    local_method : {"gaussian", "mean", "median"}
+        Weighting of ``skimage.filters.threshold_local``.
+    offset : float
+        Subtracted from the local threshold image (``"local"`` only).
+    k : float
+        The ``k`` parameter of Sauvola and Niblack.
+    per_slice : bool
+        For nD data: prefilter and threshold every 2D slice (last two axes) on
+        its own. Otherwise global methods use the whole volume and prefilters
+        work in nD. Ignored for 2D images.
+    progress : callable or None
+        Called as ``progress(done, total)`` after every slice (once for a
+        whole-image run).
+
+    Returns
+    -------
+    mask : ndarray of bool
+        Same shape as ``image``.
+
+    Raises
+    ------
+    ValueError
+        Bad option values, empty or 1D input, NaN/inf, a constant image for
+        an automatic global method.
+    TypeError
+        Complex or non-numeric images, options of the wrong type.
+
+    Examples
+    --------
+    >>> image = np.array([[10, 10, 200], [10, 200, 200]], dtype=np.uint8)
+    >>> threshold_mask(image).astype(int)
+    array([[0, 0, 1],
+           [0, 1, 1]])
+    >>> threshold_mask(image, method="manual", level=100, invert=True).astype(int)
+    array([[1, 1, 0],
+           [1, 0, 0]])
+    """
+    mask, _ = _run(
+        image,
+        func="threshold_mask",
+        want_mask=True,
+        method=method,
+        prefilter=prefilter,
+        prefilter_size=prefilter_size,
+        sigma=sigma,
+        clip_limit=clip_limit,
+        invert=invert,
+        level=level,
+        classes=classes,
+        class_index=class_index,
+        block_size=block_size,
+        local_method=local_method,
+        offset=offset,
+        k=k,
+        per_slice=per_slice,
+        progress=progress,
+    )
+    return mask
+
+
+def threshold_value(
+    image: ArrayLike,
+    *,
+    method: ThresholdMethod = "otsu",
+    prefilter: PrefilterName | None = None,
+    prefilter_size: int = 3,
+    sigma: float = 1.0,
+    clip_limit: float = 0.01,
+    invert: bool = False,
+    level: float | None = None,
+    classes: int = 3,
+    class_index: int = 0,
+    block_size: int = 35,
+    local_method: LocalMethod = "gaussian",
+    offset: float = 0.0,
+    k: float = 0.2,
+    per_slice: bool = False,
+    progress: ProgressCallback | None = None,
+) -> float | NDArray:
+    """Return the threshold(s) :func:`threshold_mask` uses with the same options.
+
+    Parameters
+    ----------
+    image : (M, N[, ...]) ndarray
+        Grey image or volume, as for :func:`threshold_mask`.
+    method, prefilter, prefilter_size, sigma, clip_limit, invert, level, \
+classes, class_index, block_size, local_method, offset, k, per_slice, progress
+        As for :func:`threshold_mask` (``invert`` and ``class_index`` do not
+        change the value).
+
+    Returns
+    -------
+    float or ndarray
+        A float for global methods; for ``"multiotsu"`` all ``classes - 1``
+        thresholds (float64 array); for local methods the threshold image
+        (same shape as ``image``). With ``per_slice`` on nD data: an array with
+        one entry per slice, shape ``image.shape[:-2]`` (plus
+        ``(classes - 1,)`` for multi-Otsu; the full image shape for local
+        methods). Values are in the prefiltered image's units.
+
+    Examples
+    --------
+    >>> image = np.array([[10, 10, 200], [10, 200, 200]], dtype=np.uint8)
+    >>> threshold_value(image)
+    10.0
+    >>> threshold_value(np.stack([image, image // 2]), per_slice=True)
+    array([10.,  5.])
+    """
+    _, t = _run(
+        image,
+        func="threshold_value",
+        want_mask=False,
+        method=method,
+        prefilter=prefilter,
+        prefilter_size=prefilter_size,
+        sigma=sigma,
+        clip_limit=clip_limit,
+        invert=invert,
+        level=level,
+        classes=classes,
+        class_index=class_index,
+        block_size=block_size,
+        local_method=local_method,
+        offset=offset,
+        k=k,
+        per_slice=per_slice,
+        progress=progress,
+    )
+    if not isinstance(t, list):
+        return float(t) if np.ndim(t) == 0 else np.asarray(t, dtype=np.float64)
+    shape = np.asarray(image).shape
+    lead = shape[:-2]
+    if method in LOCAL_METHODS:
+        return np.stack(t).reshape(shape)
+    return np.asarray(t, dtype=np.float64).reshape(lead + np.shape(t[0]))
+
+
+def image_histogram(
+    image: ArrayLike, *, nbins: int = 256
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Fast histogram of an image for display, with ``numpy.histogram`` semantics.
+
+    Integer (and bool) images get bins centred on integers: one bin per value
+    from the image minimum to maximum when there are at most ``nbins`` values,
+    otherwise ``nbins`` equal bins spanning ``[min - 0.5, max + 0.5]``. Float
+    images get ``numpy.histogram(image, bins=nbins)`` (the bins scikit-image's
+    threshold functions use). In all cases ``counts`` equals
+    ``numpy.histogram(image, bins=bin_edges)[0]``.
+
+    Parameters
+    ----------
+    image : ndarray
+        Grey image of any shape (bool is treated as uint8 0/1).
+    nbins : int
+        Maximum number of bins (>= 1).
+
+    Returns
+    -------
+    counts : ndarray of int64
+        Number of pixels per bin.
+    bin_edges : ndarray of float64
+        ``len(counts) + 1`` increasing bin edges.
+
+    Examples
+    --------
+    >>> counts, edges = image_histogram(np.array([[0, 1], [1, 3]], dtype=np.uint8))
+    >>> counts
+    array([1, 2, 0, 1])
+    >>> edges
+    array([-0.5,  0.5,  1.5,  2.5,  3.5])
+    """
+    img = _as_image(image, func="image_histogram", min_ndim=1)
+    nbins = _integer("nbins", nbins)
+    if nbins < 1:
+        raise ValueError(f"nbins must be >= 1, got {nbins}")
+    if img.dtype.kind == "f":
+        counts, edges = np.histogram(img, bins=nbins)
+        return counts.astype(np.int64, copy=False), edges.astype(np.float64, copy=False)
+
+    if img.dtype in (np.uint8, np.uint16):
+        full = _full_counts(img)
+        nz = np.flatnonzero(full)
+        lo, hi = int(nz[0]), int(nz[-1])
+        per_value = full[lo : hi + 1]
+    else:
+        lo, hi = int(img.min()), int(img.max())
+        per_value = None
+        if hi - lo < (1 << 20):
+            shifted = (img.reshape(-1).astype(np.int64) - lo).astype(np.intp)
+            per_value = np.bincount(shifted, minlength=hi - lo + 1)
+    nvalues = hi - lo + 1
+    if nvalues <= nbins:
+        edges = np.arange(lo, hi + 2, dtype=np.float64) - 0.5
+        if per_value is None:  # pragma: no cover - nvalues <= nbins implies small range
+            return np.histogram(img, bins=edges)[0].astype(np.int64), edges
+        return per_value.astype(np.int64, copy=False), edges
+    edges = np.linspace(lo - 0.5, hi + 0.5, nbins + 1)
+    if per_value is None:
+        return np.histogram(img, bins=edges)[0].astype(np.int64), edges
+    # every bin is wider than 1, so it holds at least one integer value:
+    # bin i collects the values v with edges[i] <= v < edges[i + 1]
+    values = np.arange(lo, hi + 1)
+    starts = np.searchsorted(values, edges[:-1], side="left")
+    return np.add.reduceat(per_value, starts).astype(np.int64, copy=False), edges

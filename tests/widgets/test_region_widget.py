@@ -1,0 +1,188 @@
+"""Region growing in a real viewer: simulated clicks, modifiers, tolerance, commit, undo."""
+
+import numpy as np
+import pytest
+from napari.utils.interactions import mouse_press_callbacks, mouse_release_callbacks
+
+from napari_maskclean.core import region_grow
+from tests.conftest import Click, wait_for_result
+
+pytestmark = pytest.mark.gui
+
+
+def dock(viewer):
+    _dock, widget = viewer.window.add_plugin_dock_widget("napari-maskclean", "Region growing")
+    return widget
+
+
+def click(viewer, world, modifiers=()):
+    """Press and release at ``world`` without moving: a click."""
+    press = Click(position=tuple(world), modifiers=modifiers)
+    mouse_press_callbacks(viewer, press)
+    release = Click(position=tuple(world), modifiers=modifiers, type="mouse_release")
+    mouse_release_callbacks(viewer, release)
+
+
+@pytest.fixture
+def squares():
+    img = np.full((60, 80), 20, dtype=np.uint8)
+    img[5:25, 5:25] = 200      # object A
+    img[30:50, 40:70] = 120    # object B
+    img[30:50, 5:25] = 125     # object C, close in value to B
+    return img
+
+
+def test_click_grows_and_commit_is_undoable(make_napari_viewer, qtbot, squares):
+    viewer = make_napari_viewer()
+    viewer.add_image(squares, name="img")
+    w = dock(viewer)
+    w.clicking.value = True
+    w.tolerance.value = 5.0
+    click(viewer, (10, 10))
+    res = wait_for_result(qtbot, w)
+    assert res.job.params["seeds"] == [[10, 10]]
+    np.testing.assert_array_equal(w.preview_layer().data > 0, squares == 200)
+    seeds = w.seeds_layer()
+    assert len(seeds.data) == 1
+    click(viewer, (40, 50))  # same label: the union
+    wait_for_result(qtbot, w)
+    prev = w.preview_layer().data
+    assert set(np.unique(prev)) == {0, 1}
+    assert (prev[30:50, 40:70] == 1).all()
+    n = w.run_commit()
+    target = viewer.layers["img regions"]
+    assert n == 400 + 600
+    np.testing.assert_array_equal(target.data, prev)
+    assert len(w.seeds_layer().data) == 0  # seeds cleared after commit
+    target.undo()
+    assert not target.data.any()
+
+
+def test_shift_click_new_label_and_ctrl_click_removes(make_napari_viewer, qtbot, squares):
+    viewer = make_napari_viewer()
+    viewer.add_image(squares)
+    w = dock(viewer)
+    w.clicking.value = True
+    w.tolerance.value = 2.0
+    click(viewer, (10, 10))
+    click(viewer, (40, 50), modifiers=("Shift",))
+    wait_for_result(qtbot, w)
+    prev = w.preview_layer().data
+    assert prev[10, 10] == 1 and prev[40, 50] == 2
+    click(viewer, (11, 11), modifiers=("Control",))  # removes the seed at (10, 10)
+    wait_for_result(qtbot, w)
+    prev = w.preview_layer().data
+    assert prev[10, 10] == 0 and prev[40, 50] == 2
+
+
+def test_tolerance_regrows_live(make_napari_viewer, qtbot, squares):
+    viewer = make_napari_viewer()
+    image = viewer.add_image(squares)
+    w = dock(viewer)
+    w.clicking.value = True
+    w.tolerance.value = 1.0
+    click(viewer, (40, 50))
+    wait_for_result(qtbot, w)
+    assert not w.preview_layer().data[40, 10]  # C is 5 grey levels away
+    w.tolerance.value = 3.0  # 3% of range 180 = 5.4 grey levels: B grows into... not C (apart)
+    wait_for_result(qtbot, w)
+    expected = region_grow(squares, [[40, 50]], tolerance=0.03, relative=True)
+    np.testing.assert_array_equal(w.preview_layer().data, expected)
+    assert image.data is not None
+
+
+def test_drag_does_not_add_a_seed(make_napari_viewer, qtbot, squares):
+    viewer = make_napari_viewer()
+    viewer.add_image(squares)
+    w = dock(viewer)
+    w.clicking.value = True
+    mouse_press_callbacks(viewer, Click(position=(10, 10)))
+    from napari.utils.interactions import mouse_move_callbacks
+    mouse_move_callbacks(viewer, Click(position=(12, 12), type="mouse_move", is_dragging=True))
+    mouse_release_callbacks(viewer, Click(position=(12, 12), type="mouse_release"))
+    assert w.seeds_layer() is None or len(w.seeds_layer().data) == 0
+
+
+def test_click_outside_is_ignored(make_napari_viewer, qtbot, squares):
+    viewer = make_napari_viewer()
+    viewer.add_image(squares)
+    w = dock(viewer)
+    assert not w.click((100, 5))
+    assert not w.click((-1, 5))
+    assert w.seeds_layer() is None
+
+
+def test_click_without_image(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    w = dock(viewer)
+    w.clicking.value = True
+    assert not w.click((1, 1))
+
+
+def test_scaled_translated_layer(make_napari_viewer, qtbot, squares):
+    viewer = make_napari_viewer()
+    viewer.add_image(squares, scale=(0.5, 2.0), translate=(100, -40))
+    w = dock(viewer)
+    w.clicking.value = True
+    w.tolerance.value = 2.0
+    click(viewer, (100 + 10 * 0.5, -40 + 10 * 2.0))  # world of pixel (10, 10)
+    res = wait_for_result(qtbot, w)
+    assert res.job.params["seeds"] == [[10, 10]]
+    np.testing.assert_allclose(w.preview_layer().scale, (0.5, 2.0))
+    np.testing.assert_allclose(w.seeds_layer().scale, (0.5, 2.0))
+
+
+def test_existing_labels_are_a_barrier(make_napari_viewer, qtbot, squares):
+    viewer = make_napari_viewer()
+    viewer.add_image(squares)
+    existing = np.zeros(squares.shape, dtype=np.int32)
+    existing[5:25, 15:25] = 9  # covers part of object A
+    target = viewer.add_labels(existing.copy(), name="target")
+    w = dock(viewer)
+    w.target.value = target
+    w.clicking.value = True
+    w.tolerance.value = 2.0
+    click(viewer, (10, 6))
+    wait_for_result(qtbot, w)
+    w.run_commit()
+    assert (target.data[5:25, 15:25] == 9).all()  # never overwritten
+    assert (target.data[5:25, 5:15] == 10).all()  # new label = max + 1
+    target.undo()
+    np.testing.assert_array_equal(target.data, existing)
+
+
+def test_3d_stack_grows_in_clicked_slice_or_volume(make_napari_viewer, qtbot):
+    vol = np.zeros((5, 30, 30), dtype=np.uint8)
+    vol[1:4, 10:20, 10:20] = 200
+    viewer = make_napari_viewer()
+    viewer.add_image(vol, name="vol")
+    w = dock(viewer)
+    w.clicking.value = True
+    viewer.dims.set_current_step(0, 2)
+    click(viewer, (2, 15, 15))
+    wait_for_result(qtbot, w)
+    prev = w.preview_layer().data
+    assert prev.shape == vol.shape
+    assert prev[2].sum() == 100 and not prev[[0, 1, 3, 4]].any()
+    w.mode.value = "3D (whole volume)"
+    wait_for_result(qtbot, w)
+    np.testing.assert_array_equal(w.preview_layer().data > 0, vol == 200)
+    w.run_commit()
+    np.testing.assert_array_equal(viewer.layers["vol regions"].data > 0, vol == 200)
+
+
+def test_shift_wheel_changes_tolerance(make_napari_viewer, qtbot, squares):
+    from napari.utils.interactions import mouse_wheel_callbacks
+
+    viewer = make_napari_viewer()
+    viewer.add_image(squares)
+    w = dock(viewer)
+    w.clicking.value = True
+    before = w.tolerance.value
+    mouse_wheel_callbacks(viewer, Click(position=(1, 1), type="mouse_wheel",
+                                        modifiers=("Shift",), delta=(0.0, 1.0)))
+    assert w.tolerance.value == before + 1
+    w.clicking.value = False
+    mouse_wheel_callbacks(viewer, Click(position=(1, 1), type="mouse_wheel",
+                                        modifiers=("Shift",), delta=(0.0, 1.0)))
+    assert w.tolerance.value == before + 1  # callback removed when clicking is off
