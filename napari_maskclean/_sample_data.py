@@ -19,8 +19,8 @@ def blobs3d() -> list[tuple]:
     """A 3D volume of blobs with its labels."""
     s = samples.blobs3d_sample()
     return [
-        (s["image"], {"name": "blobs 3D"}, "image"),
-        (s["truth"], {"name": "blobs 3D truth", "opacity": 0.5}, "labels"),
+        (s["image"], {"name": "blobs 3D", "scale": s["scale"]}, "image"),
+        (s["truth"], {"name": "blobs 3D truth", "opacity": 0.5, "scale": s["scale"]}, "labels"),
     ]
 
 

@@ -218,14 +218,17 @@ def current_region(viewer, layer: Layer, *, n_spatial: int = 2) -> tuple:
 
 
 def image_array(layer: Layer, region: tuple = ()) -> np.ndarray:
-    """Return ``layer.data[region]`` as a NumPy array (loads lazily backed data)."""
+    """Return a copy of ``layer.data[region]`` as a NumPy array.
+
+    A copy, because the job reads it on another thread while the user may paint.
+    """
     data = layer.data
     if getattr(layer, "multiscale", False):
         raise InputError(
             f"layer {layer.name!r} is multiscale; open its full-resolution level as a "
             "normal layer to work on it."
         )
-    return np.asarray(data[region])
+    return np.array(data[region], copy=True)
 
 
 def layer_choices(viewer, kinds: type | tuple[type, ...], *, rgb: bool | None = None):
@@ -275,6 +278,7 @@ class LiveWidget(Container):
         self._live = True
         self._watched: list[tuple[Any, Callable]] = []
         self._source_layers: list[Layer] = []
+        self._history: dict[int, tuple[int, int] | None] = {}
         self._timer = QTimer()
         self._timer.setSingleShot(True)
         self._timer.setInterval(debounce_ms)
@@ -335,23 +339,31 @@ class LiveWidget(Container):
         return getattr(layer, "name", "").startswith(_OWNED_PREFIXES)
 
     def _rewatch_sources(self) -> None:
-        """Follow edits of the current source layers (paint, fill, commits, new data)."""
+        """Follow edits of the current source layers (paint, fill, commits, undo, new data)."""
         for layer in self._source_layers:
-            for ev in (layer.events.data, getattr(layer.events, "paint", None)):
-                if ev is not None:
-                    try:
-                        ev.disconnect(self._source_edited)
-                    except (TypeError, ValueError, RuntimeError):
-                        pass
+            for ev in _edit_events(layer):
+                try:
+                    ev.disconnect(self._source_edited)
+                except (TypeError, ValueError, RuntimeError):
+                    pass
         self._source_layers = [
             lay for lay in self.source_layers() if lay is not None and lay in self.viewer.layers
         ]
+        self._history = {id(lay): history_signature(lay) for lay in self._source_layers}
         for layer in self._source_layers:
-            layer.events.data.connect(self._source_edited)
-            if hasattr(layer.events, "paint"):
-                layer.events.paint.connect(self._source_edited)
+            for ev in _edit_events(layer):
+                ev.connect(self._source_edited)
 
     def _source_edited(self, event=None) -> None:
+        if getattr(event, "type", None) == "set_data":
+            # set_data also fires on every slider move; only an undo/redo changes the data.
+            layer = getattr(event, "source", None)
+            sig = history_signature(layer)
+            if sig == self._history.get(id(layer)):
+                return
+            self._history[id(layer)] = sig
+        elif getattr(event, "source", None) is not None:
+            self._history[id(event.source)] = history_signature(event.source)
         self.request()
 
     def _slice_changed(self, event=None) -> None:
@@ -565,13 +577,31 @@ class LiveWidget(Container):
             except (TypeError, ValueError, RuntimeError):
                 pass
         for layer in self._source_layers:
-            for ev in (layer.events.data, getattr(layer.events, "paint", None)):
-                if ev is not None:
-                    try:
-                        ev.disconnect(self._source_edited)
-                    except (TypeError, ValueError, RuntimeError):
-                        pass
+            for ev in _edit_events(layer):
+                try:
+                    ev.disconnect(self._source_edited)
+                except (TypeError, ValueError, RuntimeError):
+                    pass
         self._source_layers = []
+
+
+def history_signature(layer) -> tuple[int, int] | None:
+    """Return the lengths of a Labels layer's undo/redo stacks (None for other layers).
+
+    napari's ``undo()``/``redo()`` emit no ``paint`` or ``data`` event, only
+    ``set_data`` (which slider moves emit too); a changed signature tells them apart.
+    """
+    undo = getattr(layer, "_undo_history", None)
+    redo = getattr(layer, "_redo_history", None)
+    if undo is None or redo is None:
+        return None
+    return (len(undo), len(redo))
+
+
+def _edit_events(layer) -> list:
+    """The events that signal a change of a layer's data."""
+    names = ("data", "paint", "set_data") if isinstance(layer, Labels) else ("data",)
+    return [getattr(layer.events, n) for n in names if hasattr(layer.events, n)]
 
 
 def layer_combo(viewer, kinds, *, label: str, tooltip: str, rgb: bool | None = None,

@@ -38,8 +38,13 @@ def test_preview_commit_undo(make_napari_viewer, qtbot, two_labels):
     n = w.run_commit()
     assert n == np.count_nonzero(expected != two_labels) > 0
     np.testing.assert_array_equal(layer.data, expected)
+    wait_for_result(qtbot, w)
+    np.testing.assert_array_equal(w.last_result.job.args[0], expected)  # followed the commit
     layer.undo()
     np.testing.assert_array_equal(layer.data, two_labels)
+    # undo emits only set_data: the preview must still follow it
+    qtbot.waitUntil(lambda: w.is_current()
+                    and np.array_equal(w.last_result.job.args[0], two_labels), timeout=5000)
     layer.redo()
     np.testing.assert_array_equal(layer.data, expected)
 

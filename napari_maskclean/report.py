@@ -1,0 +1,430 @@
+"""Dataset report: compare folders of predicted masks with their ground truth.
+
+:func:`compare_paths` pairs the files of two folders by file name stem,
+computes :func:`~napari_maskclean.core.compare.binary_metrics` per pair
+("map") and sums the confusion counts over the dataset ("reduce"), so the
+dataset totals are exact micro-averages; macro averages (the mean of the
+per-file scores) are reported alongside. Problems with single files (missing
+partner, unreadable, different shapes) are recorded in
+:attr:`Report.skipped` and never stop the run.
+
+This module is napari-free. A command-line wrapper looks like::
+
+    report = compare_paths(truth, pred, progress=bar_callback)
+    for name, reason in report.skipped:
+        print(f"skipped {name}: {reason}", file=sys.stderr)
+    if not report.rows:
+        sys.exit(1)
+    report.write_csv(out)
+    report.plot(png)
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from napari_maskclean.core.compare import (
+    COUNT_NAMES,
+    METRIC_NAMES,
+    binary_metrics,
+    metrics_from_counts,
+)
+
+__all__ = ["MASK_SUFFIXES", "Report", "compare_paths"]
+
+#: File name suffixes read by :func:`compare_paths` (case-insensitive).
+MASK_SUFFIXES = (".png", ".tif", ".tiff", ".npy")
+
+TOTAL_ROW = "TOTAL (micro)"
+MEAN_ROW = "MEAN (macro)"
+
+ProgressCallback = Callable[[int, int], None]
+
+
+class _Skip(Exception):
+    """A file pair cannot be compared; the message is the reason."""
+
+
+# --------------------------------------------------------------------------
+# reading
+# --------------------------------------------------------------------------
+
+
+def _read_array(path: Path) -> tuple[np.ndarray, bool]:
+    """Read an image file. Returns (array, may_be_colour)."""
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        return np.load(path, allow_pickle=False), False
+    if suffix in (".tif", ".tiff"):
+        import tifffile
+
+        return np.asarray(tifffile.imread(path)), True
+    if suffix == ".png":
+        from PIL import Image
+
+        with Image.open(path) as im:
+            if im.mode == "LA":  # grey + alpha: keep the grey channel
+                im = im.getchannel("L")
+            elif im.mode == "PA":
+                im = im.getchannel("P")
+            # "P" (palette) images give their palette indices (class labels)
+            return np.asarray(im), True
+    raise _Skip(f"unsupported file type {path.suffix!r}; use one of {', '.join(MASK_SUFFIXES)}")
+
+
+def _read_mask(path: Path, positive: float | None) -> np.ndarray:
+    try:
+        a, colour = _read_array(path)
+    except _Skip:
+        raise
+    except Exception as exc:  # any reader error: record it, keep going
+        raise _Skip(f"cannot read {path.name}: {type(exc).__name__}: {exc}") from None
+    if a.dtype.kind not in "biuf":
+        raise _Skip(f"cannot use {path.name}: unsupported pixel type {a.dtype}")
+    if colour and a.ndim == 3 and a.shape[-1] in (3, 4):
+        if positive is not None:
+            raise _Skip(
+                f"{path.name} is an RGB image, where foreground = any non-black "
+                f"pixel; positive={positive} only applies to label images"
+            )
+        a = a[..., :3].any(axis=-1)
+    if a.ndim > 2:
+        a = np.squeeze(a)
+    return a
+
+
+# --------------------------------------------------------------------------
+# pairing
+# --------------------------------------------------------------------------
+
+
+def _natural_key(name: str) -> list[Any]:
+    return [int(s) if s.isdigit() else s.lower() for s in re.split(r"(\d+)", name)]
+
+
+def _listing(path: Path) -> tuple[dict[str, Path], dict[str, list[Path]]]:
+    """Mask files of a folder (or a single file) by stem, plus ambiguous stems."""
+    if path.is_file():
+        return {path.stem: path}, {}
+    found: dict[str, list[Path]] = {}
+    for f in path.iterdir():
+        if f.is_file() and not f.name.startswith(".") and (f.suffix.lower() in MASK_SUFFIXES):
+            found.setdefault(f.stem, []).append(f)
+    unique = {k: v[0] for k, v in found.items() if len(v) == 1}
+    dup = {k: sorted(v) for k, v in found.items() if len(v) > 1}
+    return unique, dup
+
+
+# --------------------------------------------------------------------------
+# report
+# --------------------------------------------------------------------------
+
+
+def _fmt_shape(shape: Iterable[int]) -> str:
+    return "x".join(str(s) for s in shape)
+
+
+@dataclass
+class Report:
+    """Per-file and dataset metrics of a ground-truth comparison.
+
+    Attributes
+    ----------
+    rows : list of dict
+        One dict per compared file: ``name``, ``truth`` and ``pred`` (paths
+        as strings), ``shape`` (list of ints), the counts ``tp, fp, fn, tn``
+        and the scores of :func:`~napari_maskclean.core.compare.binary_metrics`.
+    skipped : list of (str, str)
+        ``(name, reason)`` for every file that could not be compared.
+    totals : dict
+        Micro-average: the scores of the summed counts (plus ``n_files``);
+        empty if no file was compared.
+    macro : dict
+        Macro-average: the mean of each per-file score (plus ``n_files``);
+        empty if no file was compared.
+    positive : int or float or None
+        The foreground definition used.
+    """
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    totals: dict[str, Any] = field(default_factory=dict)
+    macro: dict[str, Any] = field(default_factory=dict)
+    positive: float | None = None
+
+    @property
+    def n_compared(self) -> int:
+        """Number of compared files."""
+        return len(self.rows)
+
+    def summary(self) -> str:
+        """Return a one-line summary, e.g. for a command-line tool.
+
+        Returns
+        -------
+        str
+            Compared/skipped counts and micro / macro F1, IoU and MCC.
+        """
+        head = f"{self.n_compared} compared, {len(self.skipped)} skipped"
+        if not self.rows:
+            return head
+        t, m = self.totals, self.macro
+        return (
+            f"{head}; micro F1 {t['f1']:.4f} IoU {t['iou']:.4f} MCC {t['mcc']:.4f}; "
+            f"macro F1 {m['f1']:.4f} IoU {m['iou']:.4f} MCC {m['mcc']:.4f}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the report as plain JSON-able data.
+
+        Returns
+        -------
+        dict
+            ``rows``, ``skipped`` (list of ``{"name", "reason"}``), ``totals``,
+            ``macro`` and ``positive``.
+        """
+        return {
+            "rows": [dict(r) for r in self.rows],
+            "skipped": [{"name": n, "reason": r} for n, r in self.skipped],
+            "totals": dict(self.totals),
+            "macro": dict(self.macro),
+            "positive": self.positive,
+        }
+
+    def write_json(self, path: str | Path) -> None:
+        """Write :meth:`to_dict` as JSON.
+
+        Parameters
+        ----------
+        path : str or Path
+            Output file.
+        """
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2), encoding="utf-8")
+
+    def write_csv(self, path: str | Path, *, include_skipped: bool = True) -> None:
+        """Write one row per file, then a TOTAL (micro) and a MEAN (macro) row.
+
+        Parameters
+        ----------
+        path : str or Path
+            Output file.
+        include_skipped : bool, default True
+            Also write one row per skipped file (empty metrics, the reason in
+            the ``skipped`` column), after the compared files.
+        """
+        cols = ["name", "shape", *COUNT_NAMES, *METRIC_NAMES, "truth", "pred", "skipped"]
+        with Path(path).open("w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
+            w.writeheader()
+            for r in self.rows:
+                w.writerow({**r, "shape": _fmt_shape(r["shape"])})
+            if include_skipped:
+                for name, reason in self.skipped:
+                    w.writerow({"name": name, "skipped": reason})
+            if self.rows:
+                w.writerow({"name": TOTAL_ROW, **self.totals})
+                w.writerow({"name": MEAN_ROW, **self.macro})
+
+    def plot(
+        self,
+        path: str | Path,
+        *,
+        metrics: Iterable[str] = ("f1", "iou", "mcc"),
+        dpi: int = 100,
+    ) -> None:
+        """Save a PNG chart of per-file scores (bars; dots for > 40 files).
+
+        Dashed lines mark the micro-averaged dataset totals.
+
+        Parameters
+        ----------
+        path : str or Path
+            Output PNG file.
+        metrics : iterable of str, default ("f1", "iou", "mcc")
+            Scores to draw (keys of a row).
+        dpi : int, default 100
+            Resolution.
+        """
+        from matplotlib.figure import Figure  # lazy: no pyplot, no GUI backend
+
+        names = [str(r["name"]) for r in self.rows]
+        metrics = list(metrics)
+        unknown = [m for m in metrics if m not in METRIC_NAMES]
+        if unknown:
+            raise ValueError(f"unknown metrics {unknown}; choose from {', '.join(METRIC_NAMES)}")
+        n = len(names)
+        width = min(max(6.0, 0.35 * n * max(len(metrics), 1) / 2 + 2), 24.0)
+        fig = Figure(figsize=(width, 4.5), dpi=dpi)
+        ax = fig.add_subplot()
+        colors = ["C0", "C1", "C2", "C3", "C4", "C5", "C6", "C7"]
+        if n == 0:
+            ax.text(0.5, 0.5, "no files compared", ha="center", va="center")
+            ax.set_axis_off()
+        else:
+            x = np.arange(n)
+            k = len(metrics)
+            bw = 0.8 / max(k, 1)
+            for i, m in enumerate(metrics):
+                vals = [float(r[m]) for r in self.rows]
+                c = colors[i % len(colors)]
+                if n <= 40:
+                    ax.bar(x + (i - (k - 1) / 2) * bw, vals, bw, label=m, color=c)
+                else:
+                    ax.plot(x, vals, "o", ms=3, label=m, color=c)
+                ax.axhline(self.totals[m], color=c, ls="--", lw=1)
+            if n <= 40:
+                ax.set_xticks(x)
+                ax.set_xticklabels(names, rotation=60, ha="right", fontsize=8)
+            else:
+                ax.set_xlabel("file index")
+            lo = min(0.0, *(float(r[m]) for r in self.rows for m in metrics))
+            ax.set_ylim(lo, 1.05)
+            ax.set_ylabel("score")
+            ax.set_title("per-file scores (dashed: dataset total, micro)")
+            ax.legend(loc="lower right", fontsize=8)
+            ax.grid(axis="y", alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(str(path), format="png")
+
+
+def _macro(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        m: float(math.fsum(r[m] for r in rows) / len(rows)) for m in METRIC_NAMES
+    }
+    out["n_files"] = len(rows)
+    return out
+
+
+def compare_paths(
+    truth: str | Path,
+    pred: str | Path,
+    *,
+    positive: float | None = None,
+    progress: ProgressCallback | None = None,
+) -> Report:
+    """Compare predicted masks with ground-truth masks, file by file.
+
+    Parameters
+    ----------
+    truth, pred : str or Path
+        Folders (files matched by file name stem, e.g. ``img01.png`` with
+        ``img01.tif``; sub-folders and hidden files are ignored) or single
+        files (compared with each other whatever their names). A single file
+        and a folder: the folder's file with the same stem is used. Readable
+        types: ``.png``, ``.tif``/``.tiff``, ``.npy``.
+    positive : int or float, optional
+        Foreground definition: ``None`` (default) = any non-zero value;
+        ``k`` = only label ``k`` (see
+        :func:`~napari_maskclean.core.compare.binary_metrics`).
+    progress : callable, optional
+        Called as ``progress(done, total)`` before the first and after each
+        file name.
+
+    Returns
+    -------
+    Report
+        Per-file rows, skipped files with reasons, micro totals (summed
+        counts) and macro means.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``truth`` or ``pred`` does not exist.
+
+    Notes
+    -----
+    Masks are read as: palette PNGs -> palette indices; RGB(A) PNG/TIFF
+    images (last axis of length 3 or 4) -> foreground = any non-black pixel,
+    alpha ignored (``positive`` cannot be used with them); grey + alpha PNGs
+    -> the grey channel; ``.npy`` -> the array as saved (any number of
+    dimensions). Singleton axes are dropped. Files present on one side only,
+    unreadable files, shape mismatches and NaN-containing masks are recorded
+    in :attr:`Report.skipped` with a reason.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> (d / "gt").mkdir(); (d / "pr").mkdir()
+    >>> np.save(d / "gt" / "a.npy", np.array([[0, 1], [1, 1]]))
+    >>> np.save(d / "pr" / "a.npy", np.array([[0, 1], [0, 1]]))
+    >>> report = compare_paths(d / "gt", d / "pr")
+    >>> report.totals["tp"], report.totals["fn"], report.skipped
+    (2, 1, [])
+    """
+    tpath, ppath = Path(truth), Path(pred)
+    for what, p in (("truth", tpath), ("pred", ppath)):
+        if not p.exists():
+            raise FileNotFoundError(
+                f"{what} path {str(p)!r} does not exist; pass a folder of masks or a mask file"
+            )
+    if tpath.is_file() and ppath.is_file():
+        tl, tdup = {tpath.stem: tpath}, {}
+        pl, pdup = {tpath.stem: ppath}, {}
+    else:
+        tl, tdup = _listing(tpath)
+        pl, pdup = _listing(ppath)
+        if tpath.is_file():
+            pl = {k: v for k, v in pl.items() if k == tpath.stem}
+            pdup = {k: v for k, v in pdup.items() if k == tpath.stem}
+        if ppath.is_file():
+            tl = {k: v for k, v in tl.items() if k == ppath.stem}
+            tdup = {k: v for k, v in tdup.items() if k == ppath.stem}
+    names = sorted(set(tl) | set(pl) | set(tdup) | set(pdup), key=_natural_key)
+
+    report = Report(positive=positive)
+    total = len(names)
+    if progress is not None:
+        progress(0, total)
+    sums = dict.fromkeys(COUNT_NAMES, 0)
+    for i, name in enumerate(names):
+        try:
+            for side, dup in (("ground-truth", tdup), ("prediction", pdup)):
+                if name in dup:
+                    raise _Skip(
+                        f"several {side} files with this name: "
+                        + ", ".join(p.name for p in dup[name])
+                    )
+            if name not in pl:
+                raise _Skip(f"no prediction file (only in {tpath})")
+            if name not in tl:
+                raise _Skip(f"no ground-truth file (only in {ppath})")
+            t = _read_mask(tl[name], positive)
+            p = _read_mask(pl[name], positive)
+            if t.shape != p.shape:
+                raise _Skip(
+                    f"shape mismatch: ground truth {tl[name].name} is {t.shape}, "
+                    f"prediction {pl[name].name} is {p.shape}"
+                )
+            try:
+                m = binary_metrics(t, p, positive=positive)
+            except (TypeError, ValueError) as exc:
+                raise _Skip(str(exc)) from None
+            report.rows.append(
+                {
+                    "name": name,
+                    "truth": str(tl[name]),
+                    "pred": str(pl[name]),
+                    "shape": [int(s) for s in t.shape],
+                    **m,
+                }
+            )
+            for k in COUNT_NAMES:
+                sums[k] += m[k]
+        except _Skip as skip:
+            report.skipped.append((name, str(skip)))
+        if progress is not None:
+            progress(i + 1, total)
+    if report.rows:
+        report.totals = {**metrics_from_counts(**sums), "n_files": len(report.rows)}
+        report.macro = _macro(report.rows)
+    return report
