@@ -92,6 +92,42 @@ def demo(screenshot: str | None = None, *, sample: str = "coins") -> int:
 
 
 # --------------------------------------------------------------------------------------
+# compare
+# --------------------------------------------------------------------------------------
+def _refuse_overwrite(path: str | None, overwrite: bool) -> None:
+    if path and os.path.exists(path) and not overwrite:
+        raise CLIError(f"{path} exists; pass --overwrite to replace it")
+
+
+def compare(truth: str, pred: str, *, output: str | None, plot: str | None,
+            positive: int | None, overwrite: bool, quiet: bool) -> int:
+    """Score PRED against TRUTH (files or folders); write CSV/plot; return the exit code."""
+    from tqdm import tqdm
+
+    from .report import compare_paths
+
+    _refuse_overwrite(output, overwrite)
+    _refuse_overwrite(plot, overwrite)
+    with tqdm(total=0, unit="file", disable=quiet, file=sys.stderr) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        report = compare_paths(truth, pred, positive=positive, progress=progress)
+    for name, reason in report.skipped:
+        print(f"maskclean: skipped {name}: {reason}", file=sys.stderr)
+    if report.n_compared == 0:
+        return _fail("nothing could be compared (see the skipped files above)", code=1)
+    if output:
+        report.write_csv(output)
+    if plot:
+        report.plot(plot)
+    print(report.summary())
+    return 0
+
+
+# --------------------------------------------------------------------------------------
 # entry point
 # --------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
@@ -106,6 +142,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample", default="coins",
                    choices=("coins", "blobs3d", "large", "rgb_mask"),
                    help="which sample to open (default: coins)")
+    p = sub.add_parser("compare", help="score predicted masks against ground truth")
+    p.add_argument("truth", help="ground-truth mask file or folder")
+    p.add_argument("pred", help="predicted mask file or folder (matched by file name)")
+    p.add_argument("-o", "--output", metavar="CSV", help="write per-file metrics and totals")
+    p.add_argument("--plot", metavar="PNG", help="plot per-file F1/IoU/MCC")
+    p.add_argument("--positive", type=int, default=None,
+                   help="score only this label as foreground (default: any non-zero)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return parser
 
 
@@ -118,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.screenshot and _needs_virtual_display():
                 return _rerun_under_xvfb(argv)
             return demo(args.screenshot, sample=args.sample)
+        if args.command == "compare":
+            return compare(args.truth, args.pred, output=args.output, plot=args.plot,
+                           positive=args.positive, overwrite=args.overwrite, quiet=args.quiet)
     except CLIError as err:
         return _fail(str(err))
     except (ValueError, FileNotFoundError, FileExistsError, OSError) as err:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 _MODES = ("2D (current slice)", "3D (whole volume)")
 _REMOVE_MODIFIERS = ("Control", "Alt", "Meta")
+_CLICK_SLOP_PX = 4
 
 
 def _has(modifiers, name: str) -> bool:
@@ -151,11 +152,15 @@ class RegionGrowingWidget(LiveWidget):
         if event.type != "mouse_press" or getattr(event, "button", 1) != 1:
             return
         start = np.asarray(event.position, dtype=float)
+        start_pos = np.asarray(getattr(event, "pos", (0, 0)), dtype=float)
         modifiers = tuple(event.modifiers or ())
         yield
         while event.type == "mouse_move":
-            if getattr(event, "is_dragging", True):
-                return  # a drag: leave it to panning
+            moved = np.abs(np.asarray(getattr(event, "pos", start_pos)) - start_pos).max()
+            # A few screen pixels of jitter is still a click; more is a pan.
+            if moved > _CLICK_SLOP_PX or (moved == 0 and getattr(event, "is_dragging", False)
+                                         and not hasattr(event, "pos")):
+                return
             yield
         self.click(start, modifiers)
 

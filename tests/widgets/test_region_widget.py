@@ -2,7 +2,12 @@
 
 import numpy as np
 import pytest
-from napari.utils.interactions import mouse_press_callbacks, mouse_release_callbacks
+from napari.utils._proxies import ReadOnlyWrapper
+from napari.utils.interactions import (
+    mouse_move_callbacks,
+    mouse_press_callbacks,
+    mouse_release_callbacks,
+)
 
 from napari_maskclean.core import region_grow
 from tests.conftest import Click, wait_for_result
@@ -17,7 +22,9 @@ def dock(viewer):
 
 def click(viewer, world, modifiers=()):
     """Press and release at ``world`` without moving: a click."""
-    press = Click(position=tuple(world), modifiers=modifiers)
+    # napari wraps events so that drag generators see the newest one
+    press = ReadOnlyWrapper(Click(position=tuple(world), modifiers=modifiers),
+                            exceptions=("handled",))
     mouse_press_callbacks(viewer, press)
     release = Click(position=tuple(world), modifiers=modifiers, type="mouse_release")
     mouse_release_callbacks(viewer, release)
@@ -96,8 +103,8 @@ def test_drag_does_not_add_a_seed(make_napari_viewer, qtbot, squares):
     viewer.add_image(squares)
     w = dock(viewer)
     w.clicking.value = True
-    mouse_press_callbacks(viewer, Click(position=(10, 10)))
-    from napari.utils.interactions import mouse_move_callbacks
+    mouse_press_callbacks(viewer, ReadOnlyWrapper(Click(position=(10, 10)),
+                                                  exceptions=("handled",)))
     mouse_move_callbacks(viewer, Click(position=(12, 12), type="mouse_move", is_dragging=True))
     mouse_release_callbacks(viewer, Click(position=(12, 12), type="mouse_release"))
     assert w.seeds_layer() is None or len(w.seeds_layer().data) == 0
