@@ -203,7 +203,7 @@ def current_region(viewer, layer: Layer, *, n_spatial: int = 2) -> tuple:
     Integer indices for the leading (non-displayed) axes, nothing for the last
     ``n_spatial`` axes. A 2D layer gives ``()``.
     """
-    ndim = layer.ndim - (1 if getattr(layer, "rgb", False) else 0)
+    ndim = layer.ndim  # napari's ndim excludes an RGB(A) channel axis
     n_lead = ndim - n_spatial
     if n_lead <= 0:
         return ()
@@ -517,40 +517,48 @@ class LiveWidget(Container):
         return None
 
     def update_preview(self, job: Job, data: np.ndarray, **layer_kwargs) -> Layer:
-        """Show ``data`` (for ``job.region`` of ``job.source``) in the preview layer."""
+        """Show ``data`` (for ``job.region`` of ``job.source``) in the preview layer.
+
+        The preview layer is created once and then updated in place: replacing
+        ``layer.data`` or re-setting scale/translate makes napari redo far more work
+        than copying the new values into the array it already displays.
+        """
         source = job.source
-        full_shape = source.data.shape[: source.ndim - (1 if getattr(source, "rgb", False) else 0)]
-        if job.region:
-            # A slice of a stack: the preview has the source's full shape so it lines up
-            # with the slider; only the current slice is filled.
-            layer = self.preview_layer()
-            reusable = (layer is not None and layer.data.shape == full_shape
-                        and layer.data.dtype == data.dtype)
-            if reusable:
-                full = layer.data
-                full[...] = 0
-            else:
-                full = np.zeros(full_shape, dtype=data.dtype)
-            full[job.region] = data
-            data = full
-        layer = self.preview_layer()
+        full_shape = source.data.shape[: source.ndim]  # ndim excludes an RGB channel axis
+        ndim = len(full_shape)
+        data = compact_labels(data) if self.preview_kind == "labels" else data
         kind = Labels if self.preview_kind == "labels" else Image
+        layer = self.preview_layer()
         if layer is not None and not isinstance(layer, kind):
             self.viewer.layers.remove(layer)
             layer = None
-        if layer is None:
-            layer = self.viewer.add_layer(
-                kind(data, name=self.preview_name, scale=source.scale[-len(full_shape):],
-                     translate=source.translate[-len(full_shape):], **layer_kwargs)
-            )
-            # Keep the user's selection on their own layer.
-            self.viewer.layers.selection.active = source
-        else:
-            layer.scale = source.scale[-len(full_shape):]
-            layer.translate = source.translate[-len(full_shape):]
-            layer.data = data  # a preview layer we own: replacing its data is fine
+        reusable = (layer is not None and layer.data.shape == full_shape
+                    and layer.data.dtype == data.dtype and isinstance(layer.data, np.ndarray))
+        if reusable:
+            if job.region:
+                # A slice of a stack: the preview has the source's full shape so it lines
+                # up with the slider; only the current slice is filled.
+                layer.data[...] = 0
+                layer.data[job.region] = data
+            else:
+                np.copyto(layer.data, data)
+            _set_if_changed(layer, "scale", source.scale[-ndim:])
+            _set_if_changed(layer, "translate", source.translate[-ndim:])
             for key, value in layer_kwargs.items():
-                setattr(layer, key, value)
+                if key != "colormap":  # colormaps compare poorly; set them when created
+                    _set_if_changed(layer, key, value)
+            layer.refresh()
+            return layer
+        full = np.zeros(full_shape, dtype=data.dtype)
+        full[job.region] = data
+        if layer is not None:
+            self.viewer.layers.remove(layer)
+        layer = self.viewer.add_layer(
+            kind(full, name=self.preview_name, scale=source.scale[-ndim:],
+                 translate=source.translate[-ndim:], **layer_kwargs)
+        )
+        # Keep the user's selection on their own layer.
+        self.viewer.layers.selection.active = source
         return layer
 
     def remove_preview(self) -> None:
@@ -585,6 +593,30 @@ class LiveWidget(Container):
         self._source_layers = []
 
 
+def compact_labels(data: np.ndarray) -> np.ndarray:
+    """Return label ``data`` in the smallest unsigned dtype that holds it, for display.
+
+    napari draws uint8/uint16 labels straight from a texture, but maps wider dtypes
+    pixel by pixel; the label values (and so the colours) are unchanged.
+    """
+    if data.dtype == bool:
+        return data.view(np.uint8)
+    if data.dtype.kind not in "iu" or data.dtype.itemsize == 1 or data.size == 0:
+        return data
+    lo, hi = int(data.min()), int(data.max())
+    if lo < 0:
+        return data
+    for dtype in (np.uint8, np.uint16):
+        if hi <= np.iinfo(dtype).max:
+            return data.astype(dtype) if data.dtype != dtype else data
+    return data
+
+
+def _set_if_changed(layer: Layer, name: str, value) -> None:
+    if not np.array_equal(getattr(layer, name), value):
+        setattr(layer, name, value)
+
+
 def history_signature(layer) -> tuple[int, int] | None:
     """Return the lengths of a Labels layer's undo/redo stacks (None for other layers).
 
@@ -617,7 +649,7 @@ def layer_combo(viewer, kinds, *, label: str, tooltip: str, rgb: bool | None = N
 
 def new_labels_layer(viewer, like: Layer, name: str, dtype=np.int32) -> Labels:
     """Add an empty Labels layer aligned with ``like`` (same shape, scale, translate)."""
-    shape = like.data.shape[: like.ndim - (1 if getattr(like, "rgb", False) else 0)]
+    shape = like.data.shape[: like.ndim]  # ndim excludes an RGB channel axis
     ndim = len(shape)
     layer = Labels(
         np.zeros(shape, dtype=dtype), name=name,

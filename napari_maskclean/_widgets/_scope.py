@@ -13,8 +13,8 @@ SCOPES = ("current slice", "whole volume", "each slice")
 
 
 def spatial_ndim(layer: Layer) -> int:
-    """Number of non-channel axes of a layer."""
-    return layer.ndim - (1 if getattr(layer, "rgb", False) else 0)
+    """Number of non-channel axes of a layer (napari's ``ndim`` excludes RGB channels)."""
+    return layer.ndim
 
 
 class ScopeMixin:

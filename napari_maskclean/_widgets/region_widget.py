@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, FloatSlider, FloatSpinBox, PushButton
 from napari.layers import Image, Labels, Points
+from napari.qt.threading import thread_worker
 from napari.utils.notifications import show_warning
 
 from ..core.region import region_grow
@@ -83,6 +84,8 @@ class RegionGrowingWidget(LiveWidget):
         self.reset_choices()
         self._rewatch_sources()
         self._image_changed()
+        # Compile (or load from cache) the flood kernels now, not on the first click.
+        thread_worker(_warm_up, ignore_errors=True)().start()
 
     # ---- seeds layer -------------------------------------------------------------------
     @property
@@ -319,6 +322,12 @@ class RegionGrowingWidget(LiveWidget):
                          preserve_labels=None if not job.params["overwrite"] else False)
         self.clear_seeds()
         return n
+
+
+def _warm_up() -> None:
+    """Run region growing once on tiny arrays so numba's JIT is ready."""
+    for dtype in (np.uint8, np.float32):
+        region_grow(np.zeros((3, 3), dtype=dtype), [[1, 1]], tolerance=0.1, relative=True)
 
 
 def _grow(image, barrier, *, seeds, seed_labels, **params):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, SpinBox
 from napari.layers import Image, Labels
+from napari.utils.colormaps import DirectLabelColormap
 
 from ..core.convert import RGB_CHANNELS, to_grey
 from ..core.threshold import (
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
     import napari
 
 _LOCAL = ("local", "sauvola", "niblack")
+# One fixed, clearly visible colour for the mask preview (not a random label colour).
+_MASK_COLORS = DirectLabelColormap(color_dict={None: "transparent", 0: "transparent",
+                                               1: "cyan"})
 
 
 def _threshold_and_histogram(image: np.ndarray, mask: np.ndarray, params: dict):
@@ -179,7 +183,8 @@ class ThresholdWidget(ScopeMixin, LiveWidget):
 
     def show_result(self, result: Result) -> None:
         """Update the preview layer and the histogram."""
-        self.update_preview(result.job, self.preview_data(result), opacity=0.5)
+        self.update_preview(result.job, self.preview_data(result), opacity=0.5,
+                            colormap=_MASK_COLORS)
         counts, edges, levels = result.extra
         self.histogram.set_histogram(counts, edges)
         self.histogram.set_lines([] if levels is None else levels)

@@ -1,0 +1,257 @@
+"""Benchmark napari_maskclean.core.region (seeded region growing).
+
+Run ``python benchmarks/bench_region.py [--quick]`` from the repository root.
+Timings are medians of interleaved repeats (ours, baseline, ours, ...) in one
+process, after a warm-up call of each (which also loads or compiles the numba
+kernels).
+
+Baselines: ``cv2.floodFill`` with a fixed range, mask only, 4-connectivity
+(including the allocation of its (H+2, W+2) mask), and
+``skimage.segmentation.flood(..., connectivity=1)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from scipy import ndimage as ndi
+from skimage.segmentation import flood
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from napari_maskclean.core.region import flood_mask, region_grow  # noqa: E402
+
+
+def _interleaved(
+    ours: Callable[[], object], base: Callable[[], object], repeats: int
+) -> tuple[float, float]:
+    ours()
+    base()
+    t_ours, t_base = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        ours()
+        t_ours.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        base()
+        t_base.append(time.perf_counter() - t0)
+    return statistics.median(t_ours) * 1e3, statistics.median(t_base) * 1e3
+
+
+def _row(
+    operation: str,
+    size: str,
+    ours_ms: float,
+    baseline: str,
+    base_ms: float,
+    target: str,
+    met: bool | None,
+) -> dict[str, Any]:
+    return {
+        "operation": operation,
+        "size": size,
+        "ours_ms": ours_ms,
+        "baseline": baseline,
+        "baseline_ms": base_ms,
+        "ratio": ours_ms / base_ms if base_ms else float("nan"),
+        "target": target,
+        "met": "-" if met is None else ("yes" if met else "NO"),
+    }
+
+
+def _blobs(shape: tuple[int, ...], sigma: float, seed: int) -> np.ndarray:
+    """Smooth random landscape scaled to 0..255 (uint8)."""
+    rng = np.random.default_rng(seed)
+    a = ndi.gaussian_filter(rng.random(shape, dtype=np.float32), sigma)
+    a = (a - a.min()) / (a.max() - a.min()) * 255
+    return a.astype(np.uint8)
+
+
+def _cells(n: int, seed: int) -> tuple[np.ndarray, list[list[int]]]:
+    """Noisy uint16 'cells' (bright disks) on a dark background, and 10 seeds in cells."""
+    rng = np.random.default_rng(seed)
+    image = rng.normal(100, 5, (n, n))
+    yy, xx = np.ogrid[:n, :n]
+    centres = []
+    for _ in range(int(60 * (n / 2048) ** 2) + 10):
+        cy, cx = rng.integers(64, n - 64, 2)
+        r = rng.integers(15, 50) * n / 2048 + 4
+        image[(yy - cy) ** 2 + (xx - cx) ** 2 <= r * r] = rng.normal(450, 5)
+        centres.append([int(cy), int(cx)])
+    image += rng.normal(0, 5, image.shape)
+    return np.clip(image, 0, 65535).astype(np.uint16), centres[-10:]
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    """Run the benchmarks and return the table rows.
+
+    Parameters
+    ----------
+    quick : bool
+        Smaller images and fewer repeats.
+
+    Returns
+    -------
+    list of dict
+        One dict per table row with keys ``operation``, ``size``, ``ours_ms``,
+        ``baseline``, ``baseline_ms``, ``ratio``, ``target``, ``met``.
+    """
+    n2 = 1024 if quick else 2048
+    n3 = 128 if quick else 256
+    rep2 = 5 if quick else 21
+    rep3 = 3 if quick else 5
+    rows = []
+
+    # -- one seed, 2D uint8: against cv2.floodFill --------------------------
+    im = _blobs((n2, n2), 8, 0)
+    seed = (n2 // 2, n2 // 2)
+    tol = 40
+
+    def cv2_flood() -> None:
+        mask = np.zeros((n2 + 2, n2 + 2), np.uint8)
+        cv2.floodFill(
+            im,
+            mask,
+            (seed[1], seed[0]),
+            0,
+            tol,
+            tol,
+            4 | cv2.FLOODFILL_FIXED_RANGE | cv2.FLOODFILL_MASK_ONLY | (1 << 8),
+        )
+
+    ours = flood_mask(im, [list(seed)], tolerance=tol)
+    frac = ours.mean()
+    t_ours, t_base = _interleaved(
+        lambda: flood_mask(im, [list(seed)], tolerance=tol), cv2_flood, rep2
+    )
+    rows.append(
+        _row(
+            f"flood 1 seed {n2}² uint8 ({frac:.0%} filled)",
+            f"{n2}x{n2}",
+            t_ours,
+            "cv2.floodFill fixed range, mask only, 4-conn",
+            t_base,
+            "<= 1.5x",
+            t_ours <= 1.5 * t_base,
+        )
+    )
+
+    # -- one seed, 2D float32: the numba kernel against skimage -------------
+    imf = im.astype(np.float32)
+    t_ours, t_base = _interleaved(
+        lambda: flood_mask(imf, [list(seed)], tolerance=tol),
+        lambda: flood(imf, seed, tolerance=tol, connectivity=1),
+        rep2,
+    )
+    rows.append(
+        _row(
+            f"flood 1 seed {n2}² float32 ({frac:.0%} filled)",
+            f"{n2}x{n2}",
+            t_ours,
+            "skimage flood, connectivity=1",
+            t_base,
+            "-",
+            None,
+        )
+    )
+
+    # -- one seed, 3D: against skimage --------------------------------------
+    vol = _blobs((n3, n3, n3), 4, 1)
+    seed3 = (n3 // 2,) * 3
+    frac3 = flood_mask(vol, [list(seed3)], tolerance=tol).mean()
+    t_ours, t_base = _interleaved(
+        lambda: flood_mask(vol, [list(seed3)], tolerance=tol),
+        lambda: flood(vol, seed3, tolerance=tol, connectivity=1),
+        rep3,
+    )
+    rows.append(
+        _row(
+            f"flood 1 seed {n3}³ uint8 ({frac3:.0%} filled)",
+            f"{n3}x{n3}x{n3}",
+            t_ours,
+            "skimage flood, connectivity=1",
+            t_base,
+            "<= 0.5x",
+            t_ours <= 0.5 * t_base,
+        )
+    )
+
+    # -- region_grow, 10 seeds, 2D: absolute target -------------------------
+    cells, cell_seeds = _cells(n2, 2)
+    rng = np.random.default_rng(3)
+    blob_seeds = rng.integers(0, n2, (10, 2)).tolist()
+    cases = [
+        ("cells, uint16", cells, cell_seeds, 60),
+        ("landscape, uint8, tol 10", im, blob_seeds, 10),
+        ("landscape, uint8, tol 30 (worst case)", im, blob_seeds, 30),
+    ]
+    for name, image, seeds, t in cases:
+        cover = (region_grow(image, seeds, tolerance=t) > 0).mean()
+
+        def base(image: np.ndarray = image, seeds: list = seeds, t: float = t) -> None:
+            for s in seeds:
+                flood(image, tuple(s), tolerance=t, connectivity=1)
+
+        t_ours, t_base = _interleaved(
+            lambda image=image, seeds=seeds, t=t: region_grow(image, seeds, tolerance=t),
+            base,
+            max(3, rep2 // 2),
+        )
+        rows.append(
+            _row(
+                f"region_grow 10 seeds {n2}² ({name}; {cover:.0%} covered)",
+                f"{n2}x{n2}",
+                t_ours,
+                "10x skimage flood (no merge)",
+                t_base,
+                "< 150 ms",
+                t_ours < 150,
+            )
+        )
+    return rows
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """Format rows as a markdown table.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Output of :func:`run`.
+
+    Returns
+    -------
+    str
+        The markdown table.
+    """
+    head = (
+        "| operation | size | ours (ms) | baseline | baseline (ms) | ratio | target | met |\n"
+        "|---|---|---:|---|---:|---:|---|---|"
+    )
+    lines = [head]
+    for r in rows:
+        lines.append(
+            f"| {r['operation']} | {r['size']} | {r['ours_ms']:.2f} | {r['baseline']} "
+            f"| {r['baseline_ms']:.2f} | {r['ratio']:.3g} | {r['target']} | {r['met']} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller, faster run")
+    args = parser.parse_args()
+    print(format_table(run(args.quick)))  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,453 @@
+"""The Compare-with-ground-truth dock widget in a real viewer: live metrics, undo,
+error navigation and fixes, multi-class, objects, export and bad input."""
+
+import csv
+import json
+import time
+
+import numpy as np
+import pytest
+
+import napari_maskclean._widgets._live as live_mod
+import napari_maskclean._widgets.compare_widget as cw
+from napari_maskclean._widgets._live import PREVIEW_PREFIX, write_labels
+from napari_maskclean._widgets.compare_widget import CompareWidget
+from napari_maskclean.core.compare import (
+    binary_metrics,
+    confusion_map,
+    confusion_matrix,
+    error_components,
+    per_class_metrics,
+)
+from napari_maskclean.core.review import OVERLAY_COLORS
+from napari_maskclean.core.threshold import threshold_mask
+from napari_maskclean.io import read_image
+from tests.conftest import wait_for_result
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def pair():
+    """Truth: two objects (labels 1, 2); prediction: a shifted 1, a wrong blob 3, a speck."""
+    truth = np.zeros((60, 80), dtype=np.int32)
+    truth[5:25, 5:30] = 1
+    truth[35:55, 45:75] = 2
+    pred = np.zeros_like(truth)
+    pred[7:27, 8:33] = 1
+    pred[40:58, 30:50] = 3
+    pred[2:4, 70:72] = 4
+    return truth, pred
+
+
+@pytest.fixture
+def messages(monkeypatch):
+    """Collect the notifications the widget shows."""
+    got = {"info": [], "error": []}
+    monkeypatch.setattr(cw, "show_info", lambda m: got["info"].append(m))
+    monkeypatch.setattr(cw, "show_error", lambda m: got["error"].append(m))
+    monkeypatch.setattr(live_mod, "show_error", lambda m: got["error"].append(m))
+    return got
+
+
+def dock(viewer):
+    _dock, w = viewer.window.add_plugin_dock_widget("napari-maskclean",
+                                                    "Compare with ground truth")
+    assert isinstance(w, CompareWidget)
+    return w
+
+
+def settle(qtbot, w):
+    """Let the 0 ms edit timer run (napari writes a dab after emitting `paint`)."""
+    qtbot.waitUntil(lambda: not w.edits_pending, timeout=2000)
+    qtbot.wait(1)
+
+
+def assert_shows(w, truth, pred, **kw):
+    expected = binary_metrics(truth, pred, **kw)
+    shown = w.metrics_shown()
+    assert set(shown) == set(expected)
+    for key, value in expected.items():
+        assert shown[key] == pytest.approx(value, abs=1e-12), key
+
+
+def setup(make_napari_viewer, qtbot, truth, pred, **layer_kw):
+    viewer = make_napari_viewer()
+    viewer.add_image(np.random.default_rng(0).random(truth.shape), name="image")
+    t = viewer.add_labels(truth.copy(), name="ground truth", **layer_kw)
+    p = viewer.add_labels(pred.copy(), name="prediction", **layer_kw)
+    w = dock(viewer)
+    wait_for_result(qtbot, w)
+    return viewer, w, t, p
+
+
+def test_metrics_follow_paint_fill_commit_undo_redo(make_napari_viewer, qtbot, pair):
+    truth, pred = pair
+    viewer, w, t, p = setup(make_napari_viewer, qtbot, truth, pred,
+                            scale=(2.0, 0.5), translate=(10, -4))
+    assert w.truth.value is t and w.prediction.value is p  # guessed from the names
+    assert_shows(w, truth, pred)
+    overlay = w.preview_layer()
+    assert overlay.name.startswith(PREVIEW_PREFIX) and overlay not in (t, p)
+    assert overlay not in w.truth.choices and overlay not in w.prediction.choices
+    np.testing.assert_array_equal(overlay.data, confusion_map(truth, pred))
+    np.testing.assert_allclose(overlay.scale, p.scale)
+    np.testing.assert_allclose(overlay.translate, p.translate)
+    assert viewer.layers.selection.active is not overlay
+    # a brush dab into the prediction (napari emits `paint` before writing the pixels)
+    p.brush_size = 9
+    p.paint((45, 10), 7)
+    settle(qtbot, w)
+    assert not np.array_equal(p.data, pred)
+    assert_shows(w, truth, p.data)
+    np.testing.assert_array_equal(overlay.data, confusion_map(truth, p.data))
+    # erase part of the truth, then a fill, then another widget's commit (data_setitem)
+    t.paint((10, 10), 0)
+    p.fill((50, 40), 0)
+    region = np.zeros(truth.shape, dtype=bool)
+    region[30:33, 0:80] = True
+    write_labels(p, 2, where=region)
+    settle(qtbot, w)
+    assert_shows(w, t.data, p.data)
+    np.testing.assert_array_equal(overlay.data, confusion_map(t.data, p.data))
+    # undo everything: napari only emits set_data, the widget re-counts the undone boxes
+    for _ in range(3):
+        p.undo()
+    t.undo()
+    settle(qtbot, w)
+    np.testing.assert_array_equal(p.data, pred)
+    assert_shows(w, truth, pred)
+    np.testing.assert_array_equal(overlay.data, confusion_map(truth, pred))
+    p.redo()
+    settle(qtbot, w)
+    assert_shows(w, truth, p.data)
+    # after edits the error components are found again off the GUI thread
+    qtbot.waitUntil(lambda: w.comparison.errors_cached, timeout=5000)
+    expected, _ = error_components(t.data, p.data)
+    assert [c["size"] for c in w.comparison.errors()[0]] == [c["size"] for c in expected]
+    # TN transparent by default; the checkbox colours it
+    assert overlay.colormap.map(np.array([0]))[0][3] == 0
+    w.show_tn.value = True
+    assert w.preview_layer().colormap.map(np.array([0]))[0][3] > 0
+
+
+def test_next_error_accept_and_fix_are_single_undo_steps(make_napari_viewer, qtbot, pair,
+                                                         messages):
+    truth, pred = pair
+    viewer, w, t, p = setup(make_napari_viewer, qtbot, truth, pred,
+                            scale=(2.0, 0.5), translate=(10, -4))
+    assert not w.accept_button.enabled  # nothing selected yet
+    first = w.next_error()
+    expected, _ = error_components(truth, pred)
+    assert (first["kind"], first["size"]) == (expected[0]["kind"], expected[0]["size"])
+    comps = [w.next_error() for _ in range(3)]
+    # biggest first, and the label names the current one
+    sizes = [first["size"]] + [c["size"] for c in comps]
+    assert sizes == sorted(sizes, reverse=True)
+    c = comps[-1]
+    assert w.error_label.value.startswith(f"{c['kind']} 4/{c['total']}, {c['size']:,} px")
+    world = p.data_to_world(c["centroid"])
+    np.testing.assert_allclose(viewer.scene.camera.center[-2:], world, atol=1e-6)
+    back = w.previous_error()
+    assert back["rank"] == 3
+    # go to the FP blob of class 3 (no truth next to it): accept into the truth
+    while w._current["kind"] != "FP" or w._current["size"] < 200:
+        w.next_error()
+    fp = w._current
+    assert w.accept_button.text == "Accept into ground truth (add)"
+    box = tuple(slice(a, b) for a, b in fp["bbox"])
+    mask = fp["mask"]
+    n = w.accept_into_truth()
+    assert n == fp["size"]
+    assert (t.data[box][mask] == 2).all()  # touching truth object 2 gives its label
+    assert_shows(w, t.data, p.data)
+    assert messages["info"] and "Ctrl-Z" in messages["info"][-1]
+    t.undo()
+    settle(qtbot, w)
+    np.testing.assert_array_equal(t.data, truth)
+    assert_shows(w, truth, pred)
+    # an FN: "Add to prediction" writes the neighbouring predicted label, one undo step
+    w._error_index = -1
+    fn = w.next_error()
+    assert fn["kind"] == "FN" and w.fix_button.text == "Add to prediction"
+    before_steps = len(p._undo_history)
+    assert w.fix_prediction() == fn["size"]
+    assert len(p._undo_history) == before_steps + 1
+    box = tuple(slice(a, b) for a, b in fn["bbox"])
+    assert (p.data[box][fn["mask"]] != 0).all()
+    assert_shows(w, truth, p.data)
+    # acting twice on the same (now fixed) error changes nothing and says why
+    w._current = fn
+    assert w.fix_prediction() == 0
+    assert "already been resolved" in messages["error"][-1]
+    p.undo()
+    settle(qtbot, w)
+    np.testing.assert_array_equal(p.data, pred)
+    assert_shows(w, truth, pred)
+
+
+def test_fn_accept_removes_from_truth_and_fp_fix_erases_prediction(make_napari_viewer,
+                                                                    qtbot, pair):
+    truth, pred = pair
+    viewer, w, t, p = setup(make_napari_viewer, qtbot, truth, pred)
+    fn = w.next_error()
+    assert fn["kind"] == "FN"
+    assert w.accept_button.text == "Accept into ground truth (remove)"
+    w.accept_into_truth()
+    box = tuple(slice(a, b) for a, b in fn["bbox"])
+    assert (t.data[box][fn["mask"]] == 0).all()
+    np.testing.assert_array_equal(p.data, pred)  # only the truth changed
+    t.undo()
+    np.testing.assert_array_equal(t.data, truth)
+    fp = w.next_error()
+    while fp["kind"] != "FP":
+        fp = w.next_error()
+    w.fix_prediction()
+    box = tuple(slice(a, b) for a, b in fp["bbox"])
+    assert (p.data[box][fp["mask"]] == 0).all()
+    p.undo()
+    settle(qtbot, w)
+    np.testing.assert_array_equal(p.data, pred)
+    assert_shows(w, truth, pred)
+
+
+def test_multiclass_heatmap_per_class_and_live(make_napari_viewer, qtbot, pair):
+    truth, pred = pair
+    viewer, w, t, p = setup(make_napari_viewer, qtbot, truth, pred)
+    w.mode.value = "multi-class"
+    wait_for_result(qtbot, w)
+    assert w.tabs.isTabVisible(1) and not w.tabs.isTabVisible(2)
+    cm, labels = confusion_matrix(truth, pred, return_labels=True)
+    np.testing.assert_array_equal(w.heatmap_shown(), cm)
+    # class 2 is only in the truth: its column is all zero, its row counts FN pixels
+    assert 2 in labels and w.heatmap_shown()[:, list(labels).index(2)].sum() == 0
+    pc = per_class_metrics(cm)
+    shown_iou = [w.class_table.item(i, 1).data(cw.Qt.ItemDataRole.UserRole)
+                 for i in range(len(labels))]
+    np.testing.assert_allclose(shown_iou, pc["iou"])
+    assert "wrong class" in w._legend_labels[4].text()
+    # a stroke of class 2 over the prediction: the heatmap follows incrementally
+    p.brush_size = 7
+    p.paint((45, 60), 2)
+    settle(qtbot, w)
+    cm2 = confusion_matrix(truth, p.data)
+    np.testing.assert_array_equal(w.heatmap_shown(), cm2)
+    p.undo()
+    settle(qtbot, w)
+    np.testing.assert_array_equal(w.heatmap_shown(), cm)
+    # wrong-class components are errors too; fixing one copies the true classes
+    while True:
+        c = w.next_error()
+        if c["kind"] == "wrong":
+            break
+    assert w.fix_button.text == "Fix predicted class"
+    w.fix_prediction()
+    box = tuple(slice(a, b) for a, b in c["bbox"])
+    np.testing.assert_array_equal(p.data[box][c["mask"]], truth[box][c["mask"]])
+    np.testing.assert_array_equal(w.heatmap_shown(), confusion_matrix(truth, p.data))
+
+
+def test_one_class_mode(make_napari_viewer, qtbot, pair):
+    truth, pred = pair
+    viewer, w, t, p = setup(make_napari_viewer, qtbot, truth, pred)
+    w.mode.value = "one class"
+    w.class_value.value = 1
+    wait_for_result(qtbot, w)
+    assert_shows(w, truth, pred, positive=1)
+    p.paint((15, 15), 3)
+    settle(qtbot, w)
+    assert_shows(w, truth, p.data, positive=1)
+
+
+def test_objects_listed_and_row_click_centres(make_napari_viewer, qtbot, pair):
+    truth, pred = pair
+    viewer, w, t, p = setup(make_napari_viewer, qtbot, truth, pred,
+                            translate=(100, 200))
+    w.match.value = True
+    wait_for_result(qtbot, w)
+    assert w.tabs.isTabVisible(2)
+    rows = [[w.objects_table.item(r, c).text() for c in range(4)]
+            for r in range(w.objects_table.rowCount())]
+    assert rows[0][:3] == ["matched", "1", "1"]
+    assert ["FN (missed)", "2", "", ""] in rows
+    assert {r[2] for r in rows if r[0] == "FP (extra)"} == {"3", "4"}
+    assert "2 true, 3 predicted, 1 matched" in w.objects_label.text()
+    fn_row = rows.index(["FN (missed)", "2", "", ""])
+    table = w.objects_table
+    w.tabs.setCurrentIndex(2)
+    table.scrollToItem(table.item(fn_row, 0))
+    qtbot.mouseClick(table.viewport(), cw.Qt.MouseButton.LeftButton,
+                     pos=table.visualItemRect(table.item(fn_row, 0)).center())
+    np.testing.assert_allclose(viewer.scene.camera.center[-2:], (44.5 + 100, 59.5 + 200))
+
+
+def test_export_metrics_and_overlay(make_napari_viewer, qtbot, pair, tmp_path, monkeypatch):
+    truth, pred = pair
+    viewer, w, t, p = setup(make_napari_viewer, qtbot, truth, pred)
+    expected = binary_metrics(truth, pred)
+    out = w.export_metrics(tmp_path / "m.csv")
+    rows = {r["metric"]: r["value"] for r in csv.DictReader(out.open())}
+    assert rows["prediction"] == "prediction" and float(rows["f1"]) == expected["f1"]
+    assert int(rows["tp"]) == expected["tp"]
+    data = json.loads(w.export_metrics(tmp_path / "m.json").read_text())
+    assert data["metrics"] == pytest.approx(expected)
+    # never overwrite without asking
+    (tmp_path / "keep.csv").write_text("mine")
+    with pytest.raises(FileExistsError, match="already exists"):
+        w.export_metrics(tmp_path / "keep.csv")
+    assert (tmp_path / "keep.csv").read_text() == "mine"
+    png = w.export_overlay(tmp_path / "overlay.png")
+    rgb = read_image(png)
+    codes = confusion_map(truth, pred)
+    palette = OVERLAY_COLORS.copy()
+    palette[0] = 0
+    np.testing.assert_array_equal(rgb, palette[codes])
+    with pytest.raises(FileExistsError):
+        w.export_overlay(png)
+    # the button: the dialog picks the file (and has asked about replacing it)
+    monkeypatch.setattr(cw.QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *a, **k: (str(tmp_path / "keep"), "")))
+    w.save_metrics_button.clicked.emit()
+    assert (tmp_path / "keep.csv").read_text().startswith("metric,class,value")
+
+
+def test_image_thresholded_on_the_fly_and_not_editable(make_napari_viewer, qtbot, pair,
+                                                       messages):
+    truth, _ = pair
+    rng = np.random.default_rng(1)
+    prob = np.clip((truth > 0) * 0.5 + rng.random(truth.shape) * 0.6, 0, 1)
+    viewer = make_napari_viewer()
+    t = viewer.add_labels(truth.copy(), name="truth")
+    img = viewer.add_image(prob, name="probabilities")
+    w = dock(viewer)
+    w.truth.value = t
+    w.prediction.value = img
+    wait_for_result(qtbot, w)
+    assert not w.method.native.isHidden() and w.method.value == "otsu"
+    assert_shows(w, truth, threshold_mask(prob))
+    w.method.value = "li"
+    wait_for_result(qtbot, w)
+    assert_shows(w, truth, threshold_mask(prob, method="li"))
+    c = w.next_error()
+    assert c is not None
+    assert w.fix_prediction() == 0
+    assert "cannot be edited" in messages["error"][-1]
+    np.testing.assert_array_equal(img.data, prob)
+
+
+def test_stack_current_slice_and_whole_volume(make_napari_viewer, qtbot):
+    truth = np.zeros((3, 30, 40), dtype=np.uint8)
+    truth[:, 5:15, 5:15] = 1
+    pred = truth.copy()
+    pred[2, 20:28, 20:36] = 1
+    viewer = make_napari_viewer()
+    t = viewer.add_labels(truth.copy(), name="truth")
+    p = viewer.add_labels(pred.copy(), name="pred")
+    w = dock(viewer)
+    assert not w.scope.native.isHidden()
+    viewer.dims.set_current_step(0, 0)
+    wait_for_result(qtbot, w)
+    assert_shows(w, truth[0], pred[0])
+    viewer.dims.set_current_step(0, 2)
+    wait_for_result(qtbot, w)
+    assert_shows(w, truth[2], pred[2])
+    assert w.preview_layer().data.shape == truth.shape
+    p.paint((2, 10, 10), 0)  # brush on the shown slice
+    settle(qtbot, w)
+    assert_shows(w, truth[2], p.data[2])
+    p.undo()
+    w.scope.value = "whole volume"
+    wait_for_result(qtbot, w)
+    assert_shows(w, truth, pred)
+    viewer.dims.set_current_step(0, 0)
+    c = w.next_error()
+    assert c["kind"] == "FP" and viewer.dims.current_step[0] == 2  # jumped to the slice
+    np.testing.assert_array_equal(t.data, truth)
+
+
+@pytest.mark.parametrize("case", ["shape", "ndim", "rgb", "nan"])
+def test_bad_input_is_explained_and_changes_nothing(make_napari_viewer, qtbot, case,
+                                                    messages):
+    viewer = make_napari_viewer()
+    truth = np.zeros((20, 30), dtype=np.int32)
+    truth[5:10, 5:10] = 1
+    if case == "shape":
+        other = viewer.add_labels(np.ones((20, 25), dtype=np.int32), name="pred")
+    elif case == "ndim":
+        other = viewer.add_labels(np.ones((2, 20, 30), dtype=np.int32), name="pred")
+    elif case == "nan":
+        data = np.ones((20, 30))
+        data[3, 3] = np.nan
+        other = viewer.add_image(data, name="pred")
+    else:  # an RGB colour mask given as the truth
+        other = viewer.add_labels(truth.copy(), name="pred")
+    if case == "rgb":
+        t = viewer.add_image(np.zeros((20, 30, 3), dtype=np.uint8), name="truth", rgb=True)
+    else:
+        t = viewer.add_labels(truth.copy(), name="truth")
+    before = [np.array(layer.data, copy=True) for layer in viewer.layers]
+    w = dock(viewer)
+    w.prediction.value = other
+    w.truth.value = t
+    qtbot.waitUntil(lambda: w.last_error is not None, timeout=5000)
+    msg = w.last_error
+    assert msg in messages["error"]
+    assert w.preview_layer() is None and w.metrics_shown()["tp"] is None
+    if case == "shape":
+        assert "(20, 25)" in msg and "(20, 30)" in msg and "overlapping" in msg
+        w.crop.value = True  # offered remedy: compare the common region
+        qtbot.waitUntil(w.is_current, timeout=5000)
+        assert_shows(w, truth[:, :25], np.ones((20, 25)))
+        assert "overlapping region (20, 25)" in w.status.value
+    elif case == "ndim":
+        assert "3D" in msg and "2D" in msg
+    elif case == "rgb":
+        assert "RGB" in msg and "palette" in msg
+    else:
+        assert "NaN" in msg
+    assert len(viewer.layers) == 2 + (case == "shape")  # + the overlay once cropped
+    for layer, data in zip(viewer.layers, before):  # the user's data is untouched
+        np.testing.assert_array_equal(layer.data, data)
+
+
+def test_empty_masks_and_mixed_dtypes(make_napari_viewer, qtbot, messages):
+    viewer = make_napari_viewer()
+    t = viewer.add_labels(np.zeros((20, 30), dtype=np.uint8), name="truth")
+    p = viewer.add_labels(np.zeros((20, 30), dtype=np.int64), name="pred")
+    w = dock(viewer)
+    wait_for_result(qtbot, w)
+    shown = w.metrics_shown()
+    assert shown["tn"] == 600 and shown["f1"] == 0.0 and shown["accuracy"] == 1.0
+    assert any("both masks are empty" in m for m in messages["info"])
+    assert w.next_error() is None and "no errors" in w.error_label.value
+    # uint8 0/255 truth against int64 labels: compared by foreground, no complaint
+    t.data = np.where(np.arange(30) < 10, 255, 0).astype(np.uint8)[None].repeat(20, 0)
+    p.paint((10, 5), 9)
+    qtbot.waitUntil(lambda: w.metrics_shown()["tp"] not in (None, 0), timeout=5000)
+    wait_for_result(qtbot, w)
+    settle(qtbot, w)
+    assert_shows(w, t.data, p.data)
+    assert w.last_error is None and not messages["error"]
+
+
+def test_brush_stroke_on_2048_updates_fast(make_napari_viewer, qtbot):
+    rng = np.random.default_rng(0)
+    truth = (rng.random((64, 64)) > 0.5).repeat(32, 0).repeat(32, 1).astype(np.int32)
+    pred = np.roll(truth, 5, axis=1)
+    viewer = make_napari_viewer()
+    t = viewer.add_labels(truth, name="truth")
+    p = viewer.add_labels(pred.copy(), name="pred")
+    w = dock(viewer)
+    w.truth.value, w.prediction.value = t, p
+    wait_for_result(qtbot, w, timeout=30000)
+    p.brush_size = 40
+    timings = []
+    for i in range(5):
+        start = time.perf_counter()
+        p.paint((300 + 100 * i, 700), 1)
+        settle(qtbot, w)
+        timings.append((time.perf_counter() - start) * 1000)
+        assert w.last_update_ms < 50
+    assert_shows(w, truth, p.data)
+    print(f"paint->metrics median {np.median(timings):.1f} ms, "
+          f"widget update {w.last_update_ms:.1f} ms")
