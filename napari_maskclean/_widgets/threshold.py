@@ -9,6 +9,7 @@ import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, SpinBox
 from napari.layers import Image, Labels
 from napari.utils.colormaps import DirectLabelColormap
+from napari.utils.notifications import show_info
 
 from ..core.convert import RGB_CHANNELS, to_grey
 from ..core.threshold import (
@@ -101,6 +102,8 @@ class ThresholdWidget(ScopeMixin, LiveWidget):
         for w in (self.method, self.prefilter, self.image):
             w.changed.connect(self._update_visibility)
         self.image.changed.connect(self._rewatch_sources)
+        self.image.changed.connect(self._explain_rgb)
+        self.rgb_channel.changed.connect(self._explain_rgb)
         self.reset_choices()
         self._rewatch_sources()
         self._update_visibility()
@@ -120,6 +123,13 @@ class ThresholdWidget(ScopeMixin, LiveWidget):
         self.sigma.visible = pre == "gaussian"
         self.clip_limit.visible = pre == "clahe"
         self.update_scope_visibility(layer)
+
+    def _explain_rgb(self, *_args) -> None:
+        """Say which channel an RGB image is thresholded on (once per choice)."""
+        layer = self.image.value
+        if layer is not None and layer.rgb:
+            show_info(f"Threshold: {layer.name!r} is RGB; thresholding its "
+                      f"{self.rgb_channel.value} (change it in 'RGB as').")
 
     def _level_from_histogram(self, value: float) -> None:
         self.method.value = "manual"

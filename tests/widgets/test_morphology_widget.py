@@ -139,3 +139,15 @@ def test_float_labels_are_refused(make_napari_viewer, qtbot):
     w.labels.value.data = np.full((10, 10), -1, dtype=np.int32)  # negative labels
     qtbot.waitUntil(lambda: w.last_error is not None, timeout=5000)
     assert "negative" in w.last_error.lower()
+
+
+def test_huge_radius_is_explained(make_napari_viewer, qtbot, two_labels):
+    viewer = make_napari_viewer()
+    layer = viewer.add_labels(two_labels.copy())
+    w = dock(viewer)
+    w.operation.value = "dilate"
+    w.radius.value = 200  # larger than the 60x80 image in every direction
+    qtbot.waitUntil(lambda: w.last_error is not None, timeout=5000)
+    assert "radius" in w.last_error.lower()
+    assert w.run_commit() == 0
+    np.testing.assert_array_equal(layer.data, two_labels)

@@ -193,3 +193,20 @@ def test_shift_wheel_changes_tolerance(make_napari_viewer, qtbot, squares):
     mouse_wheel_callbacks(viewer, Click(position=(1, 1), type="mouse_wheel",
                                         modifiers=("Shift",), delta=(0.0, 1.0)))
     assert w.tolerance.value == before + 1  # callback removed when clicking is off
+
+
+def test_rgb_image_grows_by_colour_distance(make_napari_viewer, qtbot):
+    rgb = np.zeros((30, 30, 3), dtype=np.uint8)
+    rgb[5:15, 5:15] = (200, 40, 40)  # red square
+    rgb[5:15, 15:25] = (40, 40, 200)  # blue square, same luminance-ish, different colour
+    viewer = make_napari_viewer()
+    viewer.add_image(rgb, rgb=True, name="rgb")
+    w = dock(viewer)
+    w.clicking.value = True
+    w.tolerance.value = 10.0
+    click(viewer, (10, 10))
+    res = wait_for_result(qtbot, w)
+    assert res.job.params["channel_axis"] == -1
+    prev = w.preview_layer().data
+    assert prev.shape == (30, 30)
+    assert (prev[5:15, 5:15] == 1).all() and not prev[5:15, 15:25].any()

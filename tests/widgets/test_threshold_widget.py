@@ -271,3 +271,33 @@ def test_closing_the_widget_disconnects(make_napari_viewer, qtbot, coins):
     w.request()
     viewer.add_image(coins, name="another")  # must not raise or recompute
     assert w._closed
+
+
+def test_rgb_choice_is_announced(make_napari_viewer, qtbot, rng, monkeypatch):
+    import napari_maskclean._widgets.threshold as tw
+
+    said = []
+    monkeypatch.setattr(tw, "show_info", said.append)
+    viewer = make_napari_viewer()
+    w = dock(viewer)
+    viewer.add_image((rng.random((20, 20, 3)) * 255).astype(np.uint8), name="colour", rgb=True)
+    w.image.value = viewer.layers["colour"]
+    w.rgb_channel.value = "green"
+    assert "green" in said[-1] and "RGB" in said[-1]
+
+
+def test_4d_data_current_slice(make_napari_viewer, qtbot, rng):
+    data = (rng.random((2, 3, 20, 25)) * 255).astype(np.uint8)
+    viewer = make_napari_viewer()
+    viewer.add_image(data, name="4d")
+    w = dock(viewer)
+    viewer.dims.set_current_step(0, 1)
+    viewer.dims.set_current_step(1, 2)
+    wait_for_result(qtbot, w)
+    assert w.last_result.job.region == (1, 2)
+    prev = w.preview_layer().data
+    assert prev.shape == data.shape
+    np.testing.assert_array_equal(prev[1, 2].astype(bool), threshold_mask(data[1, 2]))
+    w.run_commit()
+    target = viewer.layers["4d mask"]
+    assert target.data[1, 2].any() and not target.data[0].any()
