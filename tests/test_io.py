@@ -223,7 +223,7 @@ def test_read_image_jpeg_and_tiff_and_npy(tmp_path, rng):
     assert jpg.shape == (16, 16) and jpg.dtype == np.uint8
     np.testing.assert_array_equal(jpg, np.asarray(Image.open(tmp_path / "a.jpg")))
     stack = rng.random((3, 8, 8)).astype(np.float32)
-    tifffile.imwrite(tmp_path / "s.tif", stack)
+    tifffile.imwrite(tmp_path / "s.tif", stack, photometric="minisblack")
     np.testing.assert_array_equal(read_image(tmp_path / "s.tif"), stack)
     np.save(tmp_path / "a.npy", stack)
     np.testing.assert_array_equal(read_image(tmp_path / "a.npy"), stack)

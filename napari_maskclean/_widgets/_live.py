@@ -575,7 +575,10 @@ class LiveWidget(Container):
         if self._closed:
             return
         self._closed = True
-        self._timer.stop()
+        try:
+            self._timer.stop()
+        except RuntimeError:  # Qt already deleted the timer (interpreter exit)
+            pass
         if self._worker is not None:
             self._worker.quit()
             self._worker = None

@@ -22,6 +22,7 @@ from .compare import (
     per_class_metrics,
 )
 from .convert import RGB_CHANNELS, to_grey
+from .fill import estimate_palette, fill_labels, fill_rgb_mask
 from .holes import (
     fill_nearest,
     fill_nearest_from,
@@ -57,8 +58,11 @@ __all__ = [
     "confusion_map",
     "confusion_matrix",
     "error_components",
+    "estimate_palette",
+    "fill_labels",
     "fill_nearest",
     "fill_nearest_from",
+    "fill_rgb_mask",
     "flood_mask",
     "image_histogram",
     "invalid_mask",

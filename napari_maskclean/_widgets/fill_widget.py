@@ -1,0 +1,336 @@
+"""Fill holes dock widget: nearest-label hole filling and island clean-up, live.
+
+The target is a Labels layer (Commit writes into it, one undo step) or an RGB
+colour-coded mask shown as an RGB Image layer (napari Image layers have no undo,
+so it is never modified: Commit writes the cleaned labels into a new Labels layer
+"<name> labels" whose colours are exactly the mask's palette, kept in
+``layer.metadata["palette"]``).
+
+The preview layer shows only the pixels that will change, each in the colour of
+its new label; pixels that become background (label 0 of a Labels layer) are white.
+All the work is done by :mod:`napari_maskclean.core.fill`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, FloatSpinBox, SpinBox
+from napari.layers import Image, Labels, Layer
+from napari.utils.colormaps import DirectLabelColormap
+
+from ..core.fill import (
+    RGB_INVALID_MODES,
+    ChangePreview,
+    change_preview,
+    fill_labels,
+    fill_rgb_mask,
+    palette_color_dict,
+)
+from ..io import load_palette
+from ._live import (
+    _OWNED_PREFIXES,
+    InputError,
+    Job,
+    LiveWidget,
+    Result,
+    new_labels_layer,
+    write_labels,
+)
+from ._scope import SCOPES, ScopeMixin, spatial_ndim
+
+if TYPE_CHECKING:
+    import napari
+
+_FILL = ("holes up to max size", "all invalid pixels")
+_PALETTE = ("estimate from the mask", "load from file")
+#: Colour of "becomes background (0)" in the preview of a Labels target.
+_BECOMES_ZERO = (1.0, 1.0, 1.0, 1.0)
+#: Colour of every changed pixel with "highlight changes" on.
+_HIGHLIGHT = (1.0, 0.0, 1.0, 1.0)
+_TRANSPARENT = (0.0, 0.0, 0.0, 0.0)
+
+
+def _is_rgb(layer: Layer | None) -> bool:
+    return isinstance(layer, Image) and bool(layer.rgb)
+
+
+def _post_labels(before: np.ndarray):
+    """Off-thread: which pixels of a label image change."""
+    return lambda after: change_preview(after, before=before)
+
+
+def _post_rgb(fill) -> ChangePreview:
+    """Off-thread: which pixels of a colour mask change."""
+    return change_preview(fill.labels, changed=fill.changed)
+
+
+class FillWidget(ScopeMixin, LiveWidget):
+    """Fill invalid pixels from the nearest valid label and remove small islands."""
+
+    def __init__(self, viewer: napari.viewer.Viewer) -> None:
+        super().__init__(viewer, title="Fill holes")
+        self._last_output: Labels | None = None  # the Labels layer an RGB commit wrote to
+        self._created = False
+        self.target = ComboBox(
+            label="mask", choices=self._target_choices,
+            tooltip="A Labels layer (Commit writes into it), or an RGB colour-coded mask "
+                    "(Commit creates a new Labels layer '<name> labels' with its colours).")
+        self.add_scope_widgets()
+        # --- what is invalid
+        self.invalid_label = SpinBox(
+            label="invalid label", value=0, min=-(2**31), max=2**31 - 1,
+            tooltip="Pixels with this label are invalid and get the nearest valid label.")
+        self.rgb_invalid = ComboBox(
+            label="invalid", choices=RGB_INVALID_MODES, value=RGB_INVALID_MODES[0],
+            tooltip="RGB mask: invalid pixels are those of the invalid colour, those whose "
+                    "colour is not in the palette (anti-aliasing, JPEG noise), or both.")
+        self._rgb = [SpinBox(label=c, value=0, min=0, max=255,
+                             tooltip=f"{c.upper()} value (0..255) of the invalid colour.")
+                     for c in "rgb"]
+        self.invalid_color = Container(
+            widgets=self._rgb, layout="horizontal", labels=False, label="invalid colour",
+            tooltip="The invalid colour (default black).")
+        self.snap = FloatSpinBox(
+            label="snap tolerance", value=30.0, min=0.0, max=442.0, step=1.0,
+            tooltip="Colours within this distance (0..255 RGB units) of a palette colour "
+                    "count as that colour; farther ones are off-palette (invalid). Estimated "
+                    "palettes also merge colours this close.")
+        self.palette_source = ComboBox(
+            label="palette", choices=_PALETTE, value=_PALETTE[0],
+            tooltip="The colours of the classes: the most frequent colours of the mask, or a "
+                    "JSON file of [r, g, b] rows (row k = colour of label k).")
+        self.palette_file = FileEdit(
+            label="palette file", filter="*.json", mode="r",
+            tooltip="JSON palette: a list of [r, g, b] (or [r, g, b, a]) rows, e.g. "
+                    "[[0, 0, 0], [255, 0, 0]].")
+        self.max_colors = SpinBox(
+            label="colours", value=0, min=0, max=256,
+            tooltip="Estimated palette: keep this many colours (the number of classes, "
+                    "background included); 0 = as many as pass 'min pixels'.")
+        self.min_count = SpinBox(
+            label="min pixels", value=0, min=0, max=2**31 - 1,
+            tooltip="Estimated palette: ignore colours covering fewer pixels; "
+                    "0 = automatic (0.01 % of the pixels).")
+        # --- how to fill
+        self.fill_mode = ComboBox(
+            label="fill", choices=_FILL, value=_FILL[0],
+            tooltip="Fill only invalid regions up to 'max hole size' pixels (holes, specks), "
+                    "or every invalid pixel.")
+        self.max_hole_size = SpinBox(
+            label="max hole size", value=64, min=1, max=2**31 - 1,
+            tooltip="Connected invalid regions of at most this many pixels are filled; "
+                    "larger ones (e.g. the background) are kept.")
+        self.max_distance = FloatSpinBox(
+            label="max distance", value=0.0, min=0.0, max=1e9, step=1.0,
+            tooltip="Leave invalid pixels farther than this from any valid pixel, in the "
+                    "layer's scale units; 0 = unlimited.")
+        self.dilate = FloatSpinBox(
+            label="redraw edges", value=0.0, min=0.0, max=100.0, step=1.0,
+            tooltip="First grow the pixels to fill by this distance (scale units), so that "
+                    "ragged edges around them are redrawn from farther inside; 0 = off.")
+        self.min_island = SpinBox(
+            label="remove islands <", value=0, min=0, max=2**31 - 1,
+            tooltip="Then remove connected regions smaller than this many pixels (specks, "
+                    "small holes), refilling them from the nearest label; 0 = off.")
+        self.connectivity = ComboBox(
+            label="neighbours", choices=("faces", "full"), value="faces",
+            tooltip="What connects pixels into regions: faces (4 in 2D, 6 in 3D) or also "
+                    "corners (8 / 26).")
+        self.highlight = CheckBox(
+            text="highlight changes", value=False,
+            tooltip="Preview every pixel that will change in magenta, instead of in the "
+                    "colour of its new label.")
+        params = [self.target, self.scope, self.invalid_label, self.rgb_invalid, *self._rgb,
+                  self.snap, self.palette_source, self.palette_file, self.max_colors,
+                  self.min_count, self.fill_mode, self.max_hole_size, self.max_distance,
+                  self.dilate, self.min_island, self.connectivity]
+        self.highlight.changed.connect(self._restyle)
+        self.extend([self.target, self.scope, self.invalid_label, self.rgb_invalid,
+                     self.invalid_color, self.snap, self.palette_source, self.palette_file,
+                     self.max_colors, self.min_count, self.fill_mode, self.max_hole_size,
+                     self.max_distance, self.dilate, self.min_island, self.connectivity,
+                     self.highlight, self.commit_button, self.status])
+        self.watch_parameters(params)
+        for w in (self.target, self.rgb_invalid, self.palette_source, self.fill_mode):
+            w.changed.connect(self._update_visibility)
+        self.target.changed.connect(self._rewatch_sources)
+        self.reset_choices()
+        self._rewatch_sources()
+        self._update_visibility()
+        self.request()
+
+    # ---- GUI state ---------------------------------------------------------------------
+    def _target_choices(self, _widget=None) -> list[Layer]:
+        """The user's Labels layers and RGB Image layers (never the plugin's own)."""
+        return [layer for layer in self.viewer.layers
+                if (isinstance(layer, Labels) or _is_rgb(layer))
+                and not layer.name.startswith(_OWNED_PREFIXES)]
+
+    def _update_visibility(self, *_args) -> None:
+        rgb = _is_rgb(self.target.value)
+        mode = self.rgb_invalid.value
+        off_palette = rgb and mode != "colour"
+        estimate = off_palette and self.palette_source.value == _PALETTE[0]
+        self.invalid_label.visible = not rgb
+        self.rgb_invalid.visible = rgb
+        self.invalid_color.visible = rgb and mode != "off-palette"
+        self.snap.visible = self.palette_source.visible = off_palette
+        self.palette_file.visible = off_palette and not estimate
+        self.max_colors.visible = self.min_count.visible = estimate
+        self.max_hole_size.visible = self.fill_mode.value == _FILL[0]
+        self.update_scope_visibility(self.target.value)
+
+    def source_layers(self):
+        """Edits of the mask (painting, other commits, undo) recompute the preview."""
+        return [self.target.value]
+
+    def _needs_palette_file(self) -> bool:
+        """True while 'load from file' is chosen for an RGB mask but no file is."""
+        if not (_is_rgb(self.target.value) and self.rgb_invalid.value != "colour"
+                and self.palette_source.value == _PALETTE[1]):
+            return False
+        path = self.palette_file.value
+        return path is None or not str(path) or Path(path).is_dir()
+
+    def palette(self) -> list | None:
+        """The palette loaded from the chosen file, or None (estimate it)."""
+        if self.palette_source.value == _PALETTE[0]:
+            return None
+        path = self.palette_file.value
+        try:
+            return load_palette(path).tolist()
+        except (OSError, ValueError) as err:
+            raise InputError(f"could not load the palette: {err}") from None
+
+    def params(self, layer: Layer, region: tuple) -> dict:
+        """Return the core keyword parameters for the current GUI state (JSON-able)."""
+        n_axes = layer.ndim - len(region)
+        p: dict = {
+            "max_hole_size": (int(self.max_hole_size.value)
+                              if self.fill_mode.value == _FILL[0] else None),
+            "max_distance": float(self.max_distance.value) or None,
+            "dilate_invalid": float(self.dilate.value),
+            "min_island_size": int(self.min_island.value),
+            "connectivity": 1 if self.connectivity.value == "faces" else min(max(n_axes, 1), 3),
+            "spacing": [float(s) for s in layer.scale[len(region):]],
+        }
+        if n_axes > 2 and self.scope.value == SCOPES[2]:
+            p["per_slice"] = True
+            p["connectivity"] = min(p["connectivity"], 2)
+        if not _is_rgb(layer):
+            p["invalid"] = int(self.invalid_label.value)
+            return p
+        mode = self.rgb_invalid.value
+        p["invalid"] = mode
+        if mode != "off-palette":
+            p["invalid_color"] = [int(w.value) for w in self._rgb]
+        if mode != "colour":
+            p["snap"] = float(self.snap.value)
+            palette = self.palette()
+            if palette is not None:
+                p["palette"] = palette
+            else:
+                if self.min_count.value:
+                    p["palette_min_count"] = int(self.min_count.value)
+                if self.max_colors.value:
+                    p["palette_max_colors"] = int(self.max_colors.value)
+        return p
+
+    # ---- LiveWidget API ----------------------------------------------------------------
+    def make_job(self) -> Job | None:
+        """Snapshot the mask (or its current slice) and the parameters."""
+        layer = self.target.value
+        if layer is None:
+            self.status.value = "add or choose a Labels layer or an RGB mask"
+            return None
+        if self._needs_palette_file():
+            self.status.value = "choose a palette file (JSON list of [r, g, b] rows)"
+            return None
+        region = self.region_for(layer)
+        data = self.array_for(layer, region)
+        params = self.params(layer, region)
+        if _is_rgb(layer):
+            return Job(fill_rgb_mask, (data,), params, layer, region, post=_post_rgb)
+        return Job(fill_labels, (data,), params, layer, region, post=_post_labels(data))
+
+    def show_result(self, result: Result) -> None:
+        """Show the pixels that will change, in the colours of their new labels."""
+        preview: ChangePreview = result.extra
+        source = result.job.source
+        values = [v for v in preview.values if v != preview.zero_value]
+        if _is_rgb(source):
+            palette = result.value.palette
+            colours = palette_color_dict(palette, transparent_black=False)
+            zero_colour = colours[0]
+            colours = {v: colours[v] for v in values}
+        else:
+            mapped = source.colormap.map(np.asarray(values, dtype=np.int64))
+            colours = {v: tuple(c) for v, c in zip(values, mapped)}
+            zero_colour = _BECOMES_ZERO
+        colours[preview.zero_value] = zero_colour
+        if self.highlight.value:
+            colours = dict.fromkeys(colours, _HIGHLIGHT)
+        colours.update({None: _TRANSPARENT, 0: _TRANSPARENT})
+        colormap = DirectLabelColormap(color_dict=colours)
+        layer = self.update_preview(result.job, preview.data, colormap=colormap, opacity=0.9)
+        layer.colormap = colormap  # the base class sets it only when it creates the layer
+        msg = f"{preview.n_changed} pixel{'s' if preview.n_changed != 1 else ''} will change"
+        if preview.n_zero and not _is_rgb(source):
+            msg += f" ({preview.n_zero} to background 0, white)"
+        if _is_rgb(source):
+            msg += f"; palette: {len(result.value.palette)} colours"
+        self.status.value = msg
+
+    def _restyle(self, *_args) -> None:
+        """Recolour the preview (no recomputation)."""
+        if self.last_result is not None and self.preview_layer() is not None:
+            self.show_result(self.last_result)
+
+    def commit(self, result: Result) -> int:
+        """Write the cleaned labels (one undo step); RGB masks go to a new Labels layer."""
+        job = result.job
+        if job.source not in self.viewer.layers:
+            raise InputError(f"the layer {job.source.name!r} was removed; choose another mask.")
+        if not _is_rgb(job.source):
+            return write_labels(job.source, result.value, region=job.region,
+                                preserve_labels=False)
+        target = self._labels_for_rgb(job.source, result.value.palette)
+        self._last_output = target
+        written = write_labels(target, result.value.labels, region=job.region,
+                               preserve_labels=False)
+        # Report the pixels whose colour is cleaned (as previewed), not the labels written.
+        return result.extra.n_changed if written or self._created else 0
+
+    def _labels_for_rgb(self, source: Image, palette: np.ndarray) -> Labels:
+        """The '<name> labels' layer for an RGB mask: reused if its palette is the same."""
+        self._created = False
+        name = f"{source.name} labels"
+        shape = source.data.shape[: spatial_ndim(source)]
+        for layer in self.viewer.layers:
+            old = getattr(layer, "metadata", {}).get("palette")
+            if (isinstance(layer, Labels) and layer.name == name and layer.data.shape == shape
+                    and old is not None and np.array_equal(np.asarray(old), palette)):
+                return layer
+        layer = new_labels_layer(self.viewer, source, name)
+        layer.metadata["palette"] = np.array(palette, np.uint8)
+        layer.colormap = DirectLabelColormap(color_dict=palette_color_dict(palette))
+        layer.opacity = 1.0  # the mask's colours exactly
+        self._created = True
+        return layer
+
+    def run_commit(self) -> int:
+        """Commit the current result; say so clearly when there is no mask to commit to."""
+        if self.target.value is None:
+            msg = ("Fill holes: no mask to commit to (was the layer removed?); choose a "
+                   "Labels layer or an RGB mask.")
+            self._report_error(InputError(msg))
+            return 0
+        n = super().run_commit()
+        layer = self._last_output
+        if _is_rgb(self.target.value) and layer is not None and self.last_error is None:
+            self.status.value = (f"committed to the new layer {layer.name!r} "
+                                 "(Ctrl-Z on it undoes)")
+        return n

@@ -1,0 +1,128 @@
+"""npe2 reader and writer: label images and RGB colour masks, through napari and directly."""
+
+import numpy as np
+import pytest
+import tifffile
+
+from napari_maskclean import _reader, _writer
+from napari_maskclean.io import read_image, read_mask, write_mask, write_rgb_mask
+from napari_maskclean.samples import rgb_mask_sample
+
+
+@pytest.fixture
+def plugin():
+    """The installed manifest, with its reader and writer contributions."""
+    from npe2 import PluginManager
+
+    pm = PluginManager.instance()
+    pm.discover(include_npe1=False)
+    manifest = pm.get_manifest("napari-maskclean")
+    assert [r.command for r in manifest.contributions.readers] == ["napari-maskclean.get_reader"]
+    assert [w.command for w in manifest.contributions.writers] == [
+        "napari-maskclean.write_labels"
+    ]
+    return manifest
+
+
+@pytest.fixture
+def sample():
+    return rgb_mask_sample()
+
+
+def _colours_of(layer, palette):
+    for k in range(1, len(palette)):
+        np.testing.assert_allclose(layer.colormap.map(k), [*palette[k] / 255, 1], atol=1e-6)
+
+
+@pytest.mark.gui
+def test_rgb_mask_round_trip_in_napari(make_napari_viewer, plugin, sample, tmp_path):
+    src = write_rgb_mask(tmp_path / "mask.png", sample["labels"], sample["palette"])
+    viewer = make_napari_viewer()
+    [layer] = viewer.open(str(src), plugin="napari-maskclean")
+    assert layer._type_string == "labels" and layer.name == "mask"
+    palette = layer.metadata["palette"]
+    assert {tuple(c) for c in palette} == {tuple(c) for c in sample["palette"]}
+    np.testing.assert_array_equal(palette[layer.data], sample["clean"])  # colours exact
+    _colours_of(layer, palette)
+    assert layer.colormap.map(0)[3] == 0  # black background transparent
+    # save through napari's writer machinery, then compare the files' pixels
+    out = tmp_path / "saved.png"
+    layer.save(str(out), plugin="napari-maskclean")
+    np.testing.assert_array_equal(read_image(out), sample["clean"])
+    # as TIFF: label values
+    layer.save(str(tmp_path / "saved.tif"), plugin="napari-maskclean")
+    np.testing.assert_array_equal(read_mask(tmp_path / "saved.tif"), layer.data)
+
+
+@pytest.mark.gui
+def test_label_png_and_tiff_open_as_labels(make_napari_viewer, plugin, tmp_path, rng):
+    lab16 = rng.integers(0, 1000, size=(20, 30)).astype(np.int32)
+    vol = rng.integers(0, 5, size=(4, 20, 30)).astype(np.uint16)
+    png = write_mask(tmp_path / "lab16.png", lab16)
+    tif = write_mask(tmp_path / "vol.tif", vol)
+    viewer = make_napari_viewer()
+    [a] = viewer.open(str(png), plugin="napari-maskclean")
+    [b] = viewer.open(str(tif), plugin="napari-maskclean")
+    assert a._type_string == b._type_string == "labels"
+    np.testing.assert_array_equal(a.data, lab16)
+    np.testing.assert_array_equal(b.data, vol)
+    assert "palette" not in b.metadata
+    b.save(str(tmp_path / "vol2.tiff"), plugin="napari-maskclean")
+    np.testing.assert_array_equal(read_mask(tmp_path / "vol2.tiff"), vol)
+
+
+def test_reader_declines_what_it_does_not_handle(tmp_path, rng):
+    photo = rng.integers(0, 256, size=(40, 40, 3), dtype=np.uint8)
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "photo.png"), photo)
+    tifffile.imwrite(tmp_path / "float.tif", rng.random((5, 5)).astype(np.float32))
+    tifffile.imwrite(tmp_path / "rgb.tif", photo, photometric="rgb")
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    (tmp_path / "dir.png").mkdir()
+    np.save(tmp_path / "a.npy", np.zeros((3, 3), np.int32))
+    mask = write_mask(tmp_path / "ok.png", np.zeros((3, 3), np.uint8))
+    for path in ["photo.png", "float.tif", "rgb.tif", "broken.png", "dir.png", "a.npy",
+                 "missing.png"]:
+        assert _reader.get_reader(str(tmp_path / path)) is None, path
+    assert _reader.get_reader([str(mask), str(mask)]) is None
+    assert _reader.get_reader(None) is None
+    assert _reader.get_reader(str(mask)) is _reader.read_labels_layer
+    assert _reader.get_reader([str(mask)]) is _reader.read_labels_layer
+
+
+def test_reader_rgb_tiff_and_rgba_png(tmp_path, sample):
+    tifffile.imwrite(tmp_path / "mask.tif", sample["clean"], photometric="rgb")
+    assert _reader.get_reader(str(tmp_path / "mask.tif")) is _reader.read_rgb_mask_layer
+    [(labels, kwargs, kind)] = _reader.read_rgb_mask_layer(str(tmp_path / "mask.tif"))
+    assert kind == "labels"
+    np.testing.assert_array_equal(kwargs["metadata"]["palette"][labels], sample["clean"])
+    rgba_palette = np.array([[0, 0, 0, 0], [255, 0, 0, 128], [0, 0, 255, 255]], np.uint8)
+    lab = np.array([[0, 1], [2, 1]])
+    write_rgb_mask(tmp_path / "rgba.png", lab, rgba_palette)
+    [(labels, kwargs, _)] = _reader.get_reader(str(tmp_path / "rgba.png"))(
+        str(tmp_path / "rgba.png"))
+    np.testing.assert_array_equal(kwargs["metadata"]["palette"][labels], rgba_palette[lab])
+    red = int(np.flatnonzero((kwargs["metadata"]["palette"] == [255, 0, 0, 128]).all(1))[0])
+    assert kwargs["colormap"][red] == pytest.approx((1, 0, 0, 128 / 255))
+
+
+def test_writer_direct(tmp_path, sample):
+    palette = sample["palette"]
+    meta = {"metadata": {"palette": palette}}
+    [png] = _writer.write_labels(str(tmp_path / "a.png"), sample["labels"], meta)
+    np.testing.assert_array_equal(read_image(png), sample["clean"])
+    # without a palette: label values; an existing file is replaced (napari asked first)
+    [png] = _writer.write_labels(str(tmp_path / "a.png"), sample["labels"], {})
+    np.testing.assert_array_equal(read_mask(png), sample["labels"])
+    with pytest.raises(ValueError, match="tif"):
+        _writer.write_labels(str(tmp_path / "v.png"), np.zeros((2, 3, 3), np.int32), {})
+    with pytest.raises(ValueError, match=r"\.jpg"):
+        _writer.write_labels(str(tmp_path / "v.jpg"), sample["labels"], {})
+    bad = sample["labels"].copy()
+    bad[0, 0] = len(palette)  # a label without a colour
+    with pytest.raises(ValueError, match="no colour"):
+        _writer.write_labels(str(tmp_path / "b.png"), bad, meta)
+    assert not (tmp_path / "b.png").exists() and not (tmp_path / "v.png").exists()
+    # the failed write left the earlier file intact
+    np.testing.assert_array_equal(read_mask(tmp_path / "a.png"), sample["labels"])

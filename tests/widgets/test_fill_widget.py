@@ -1,0 +1,294 @@
+"""The Fill holes dock widget in a real viewer: preview, commit, undo, RGB masks, nD, errors."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from napari_maskclean._widgets._live import InputError
+from napari_maskclean._widgets.fill_widget import FillWidget
+from napari_maskclean.core.fill import fill_labels, fill_rgb_mask
+from napari_maskclean.core.holes import fill_nearest, remove_islands
+from napari_maskclean.io import load_palette
+from napari_maskclean.samples import rgb_mask_sample
+from tests.conftest import wait_for_result
+
+pytestmark = pytest.mark.gui
+
+PALETTE_FILE = Path(__file__).parents[2] / "sample_data" / "rgb_palette.json"
+
+
+def dock(viewer):
+    _dock, widget = viewer.window.add_plugin_dock_widget("napari-maskclean", "Fill holes")
+    assert isinstance(widget, FillWidget)
+    return widget
+
+
+@pytest.fixture
+def labels():
+    lab = np.zeros((60, 80), dtype=np.int32)
+    lab[10:30, 10:30] = 1
+    lab[15:18, 15:18] = 0  # hole (9 px)
+    lab[35:55, 40:70] = 2
+    lab[40:50, 45:60] = 0  # big hole (150 px)
+    lab[44, 50] = 2  # a speck inside the big hole
+    lab[5, 75] = 3  # island in the background
+    return lab
+
+
+def assert_preview_shows_changes(widget, before, expected):
+    data = widget.preview_layer().data
+    changed = expected != before
+    np.testing.assert_array_equal(data != 0, changed)
+    to_zero = changed & (expected == 0)
+    np.testing.assert_array_equal(data[changed & ~to_zero], expected[changed & ~to_zero])
+    assert (data[to_zero] == widget.last_result.extra.zero_value).all()
+    assert widget.status.value.startswith(f"{int(changed.sum())} pixels will change")
+
+
+def test_labels_preview_commit_undo(make_napari_viewer, qtbot, labels):
+    viewer = make_napari_viewer()
+    layer = viewer.add_labels(labels.copy(), name="labels")
+    w = dock(viewer)
+    w.max_hole_size.value = 20
+    w.min_island.value = 2
+    wait_for_result(qtbot, w)
+    expected = remove_islands(fill_nearest(labels, max_hole_size=20), min_size=2)
+    assert (expected[15:18, 15:18] == 1).all() and expected[5, 75] == 0  # it does something
+    assert_preview_shows_changes(w, labels, expected)
+    np.testing.assert_array_equal(layer.data, labels)  # nothing written yet
+    assert w.preview_layer().colormap.map(1) == pytest.approx(layer.colormap.map(1))
+    n = w.run_commit()
+    assert n == np.count_nonzero(expected != labels)
+    np.testing.assert_array_equal(layer.data, expected)
+    layer.undo()
+    np.testing.assert_array_equal(layer.data, labels)
+    layer.redo()
+    np.testing.assert_array_equal(layer.data, expected)
+
+
+def test_all_pixels_distance_dilation_and_invalid_label(make_napari_viewer, qtbot, labels):
+    lab = labels.copy()
+    lab[lab == 0] = 7  # 7 marks the unlabelled pixels; 0 is a real label here
+    lab[0:3, 0:3] = 0
+    viewer = make_napari_viewer()
+    layer = viewer.add_labels(lab.copy())
+    w = dock(viewer)
+    w.invalid_label.value = 7
+    w.fill_mode.value = "all invalid pixels"
+    w.max_distance.value = 4.0
+    w.dilate.value = 1.0
+    w.connectivity.value = "full"
+    wait_for_result(qtbot, w)
+    expected = fill_nearest(lab, invalid=7, max_distance=4.0, dilate_invalid=1.0)
+    assert (expected == 7).any() and (expected != lab).sum() > 100
+    assert_preview_shows_changes(w, lab, expected)
+    assert w.last_result.job.step["params"]["connectivity"] == 2
+    w.run_commit()
+    np.testing.assert_array_equal(layer.data, expected)
+    layer.undo()
+    np.testing.assert_array_equal(layer.data, lab)
+
+
+def test_highlight_recolours_without_recomputing(make_napari_viewer, qtbot, labels):
+    viewer = make_napari_viewer()
+    viewer.add_labels(labels.copy())
+    w = dock(viewer)
+    wait_for_result(qtbot, w)
+    result = w.last_result
+    w.highlight.value = True
+    assert w.last_result is result
+    assert tuple(w.preview_layer().colormap.map(1)) == pytest.approx((1, 0, 1, 1))
+
+
+def test_rgb_mask_goes_to_a_new_labels_layer(make_napari_viewer, qtbot):
+    sample = rgb_mask_sample()
+    noisy = sample["noisy"]
+    viewer = make_napari_viewer()
+    rgb_layer = viewer.add_image(noisy.copy(), name="RGB", rgb=True)
+    w = dock(viewer)
+    assert w.target.value is rgb_layer
+    assert not w.rgb_invalid.native.isHidden() and w.invalid_label.native.isHidden()
+    w.max_colors.value = 6
+    w.min_island.value = 4
+    wait_for_result(qtbot, w)
+    expected = fill_rgb_mask(noisy, snap=30.0, palette_max_colors=6, max_hole_size=64,
+                             min_island_size=4, spacing=[1.0, 1.0])
+    np.testing.assert_array_equal(w.preview_layer().data != 0, expected.changed)
+    assert expected.changed.sum() > 10000
+    assert "palette: 6 colours" in w.status.value
+    w.run_commit()
+    out = viewer.layers["RGB labels"]
+    np.testing.assert_array_equal(out.data, expected.labels)
+    np.testing.assert_array_equal(out.metadata["palette"], expected.palette)
+    # the estimated palette is the sample's true palette (black first)
+    assert {tuple(c) for c in expected.palette} == {tuple(c) for c in sample["palette"]}
+    for k in range(1, len(expected.palette)):
+        np.testing.assert_allclose(out.colormap.map(k), [*expected.palette[k] / 255, 1],
+                                   atol=1e-6)
+    assert out.colormap.map(0)[3] == 0  # black background shown transparent
+    # the cleaned colours are the clean sample except a few hundred pixels
+    cleaned = expected.palette[out.data]
+    assert (cleaned != sample["clean"]).any(-1).sum() < 400
+    np.testing.assert_array_equal(rgb_layer.data, noisy)  # the user's RGB is untouched
+    out.undo()
+    assert not out.data.any()
+    np.testing.assert_array_equal(rgb_layer.data, noisy)
+
+
+def test_rgb_palette_from_file_and_scale(make_napari_viewer, qtbot, tmp_path):
+    sample = rgb_mask_sample()
+    noisy = sample["noisy"][:120, :160]
+    viewer = make_napari_viewer()
+    viewer.add_image(noisy.copy(), name="RGB", rgb=True, scale=(2.0, 0.5),
+                     translate=(10, 5))
+    w = dock(viewer)
+    w.palette_source.value = "load from file"
+    assert not w.palette_file.native.isHidden()
+    qtbot.wait(150)
+    assert w.last_result is None and "palette file" in w.status.value
+    w.palette_file.value = PALETTE_FILE
+    w.fill_mode.value = "all invalid pixels"
+    w.max_distance.value = 3.0
+    wait_for_result(qtbot, w)
+    palette = load_palette(PALETTE_FILE)
+    expected = fill_rgb_mask(noisy, palette=palette, snap=30.0, max_distance=3.0,
+                             spacing=[2.0, 0.5])
+    isotropic = fill_rgb_mask(noisy, palette=palette, snap=30.0, max_distance=3.0)
+    assert (expected.labels != isotropic.labels).any()  # the scale matters
+    np.testing.assert_array_equal(w.preview_layer().data != 0, expected.changed)
+    np.testing.assert_allclose(w.preview_layer().scale, (2.0, 0.5))
+    np.testing.assert_allclose(w.preview_layer().translate, (10, 5))
+    w.run_commit()
+    out = viewer.layers["RGB labels"]
+    np.testing.assert_array_equal(out.data, expected.labels)
+    np.testing.assert_array_equal(out.metadata["palette"], palette)
+    np.testing.assert_allclose(out.scale, (2.0, 0.5))
+    # a bad palette file: a clear message, nothing new
+    bad = tmp_path / "bad.json"
+    bad.write_text("[[1, 2]]")
+    w.palette_file.value = bad
+    qtbot.waitUntil(lambda: w.last_error is not None, timeout=5000)
+    assert "palette" in w.last_error
+    assert len(viewer.layers) == 3
+
+
+def test_labels_scale_is_the_spacing(make_napari_viewer, qtbot, labels):
+    viewer = make_napari_viewer()
+    layer = viewer.add_labels(labels.copy(), scale=(4.0, 1.0))
+    w = dock(viewer)
+    w.fill_mode.value = "all invalid pixels"
+    w.max_distance.value = 6.0
+    wait_for_result(qtbot, w)
+    expected = fill_nearest(labels, max_distance=6.0, spacing=(4.0, 1.0))
+    assert (expected != fill_nearest(labels, max_distance=6.0)).any()
+    assert_preview_shows_changes(w, labels, expected)
+    np.testing.assert_allclose(w.preview_layer().scale, (4.0, 1.0))
+    w.run_commit()
+    np.testing.assert_array_equal(layer.data, expected)
+
+
+def test_3d_stack_scopes(make_napari_viewer, qtbot, labels):
+    vol = np.stack([labels, np.roll(labels, 3, axis=1), labels])
+    viewer = make_napari_viewer()
+    layer = viewer.add_labels(vol.copy(), scale=(3.0, 1.0, 1.0))
+    w = dock(viewer)
+    assert not w.scope.native.isHidden()
+    viewer.dims.set_current_step(0, 1)
+    w.max_hole_size.value = 20
+    wait_for_result(qtbot, w)
+    assert w.last_result.job.region == (1,)
+    w.run_commit()
+    np.testing.assert_array_equal(layer.data[1], fill_nearest(vol[1], max_hole_size=20))
+    np.testing.assert_array_equal(layer.data[[0, 2]], vol[[0, 2]])
+    layer.undo()
+    np.testing.assert_array_equal(layer.data, vol)
+    w.scope.value = "whole volume"
+    wait_for_result(qtbot, w)
+    expected = fill_labels(vol, max_hole_size=20, spacing=(3.0, 1.0, 1.0))
+    assert_preview_shows_changes(w, vol, expected)
+    w.scope.value = "each slice"
+    wait_for_result(qtbot, w)
+    expected = fill_labels(vol, max_hole_size=20, per_slice=True)
+    assert_preview_shows_changes(w, vol, expected)
+    w.run_commit()
+    np.testing.assert_array_equal(layer.data, expected)
+
+
+def test_rgb_stack_current_slice(make_napari_viewer, qtbot):
+    clean = rgb_mask_sample()["clean"][:60, :80]
+    stack = np.stack([clean, clean, clean]).copy()
+    stack[1, 30:33, 30:33] = 0
+    stack[1, 10, 10] = [7, 77, 177]
+    viewer = make_napari_viewer()
+    viewer.add_image(stack.copy(), name="stack", rgb=True)
+    w = dock(viewer)
+    assert not w.scope.native.isHidden()
+    w.rgb_invalid.value = "colour"
+    viewer.dims.set_current_step(0, 1)
+    wait_for_result(qtbot, w)
+    assert w.last_result.job.region == (1,)
+    expected = fill_rgb_mask(stack[1], invalid="colour", max_hole_size=64)
+    assert w.preview_layer().data.shape == (3, 60, 80)
+    np.testing.assert_array_equal(w.preview_layer().data[1] != 0, expected.changed)
+    assert not w.preview_layer().data[[0, 2]].any()
+    w.run_commit()
+    out = viewer.layers["stack labels"]
+    assert out.data.shape == (3, 60, 80)
+    np.testing.assert_array_equal(out.data[1], expected.labels)
+    np.testing.assert_array_equal(viewer.layers["stack"].data, stack)
+
+
+def test_no_valid_pixel_reports_and_changes_nothing(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    layer = viewer.add_labels(np.zeros((20, 30), dtype=np.uint8))
+    w = dock(viewer)
+    qtbot.waitUntil(lambda: w.last_error is not None, timeout=5000)
+    assert "nothing to fill from" in w.last_error
+    assert w.run_commit() == 0
+    assert not layer.data.any() and len(layer._undo_history) == 0
+    assert w.preview_layer() is None
+
+
+def test_thousands_of_colours_are_refused(make_napari_viewer, qtbot, rng):
+    rgb = rng.integers(0, 256, size=(50, 60, 3), dtype=np.uint8)
+    viewer = make_napari_viewer()
+    viewer.add_image(rgb.copy(), name="photo", rgb=True)
+    w = dock(viewer)
+    w.rgb_invalid.value = "colour"
+    qtbot.waitUntil(lambda: w.last_error is not None, timeout=5000)
+    assert "distinct colours" in w.last_error and "off-palette" in w.last_error
+    assert w.run_commit() == 0
+    assert [layer.name for layer in viewer.layers] == ["photo"]
+    np.testing.assert_array_equal(viewer.layers["photo"].data, rgb)
+
+
+def test_max_hole_size_zero_is_impossible(make_napari_viewer, qtbot, labels):
+    viewer = make_napari_viewer()
+    viewer.add_labels(labels.copy())
+    w = dock(viewer)
+    with pytest.raises(ValueError, match="outside of the allowed range"):
+        w.max_hole_size.value = 0
+    assert w.max_hole_size.value == 64
+    w.max_hole_size.native.setValue(0)  # as typed in the GUI: Qt clamps to the minimum
+    assert w.max_hole_size.value == 1
+    wait_for_result(qtbot, w)
+    assert w.last_result.job.params["max_hole_size"] == 1
+    with pytest.raises(ValueError, match="max_hole_size"):
+        fill_labels(labels, max_hole_size=0)  # and the core refuses it too
+
+
+def test_target_removed(make_napari_viewer, qtbot, labels):
+    viewer = make_napari_viewer()
+    layer = viewer.add_labels(labels.copy(), name="gone")
+    w = dock(viewer)
+    wait_for_result(qtbot, w)
+    stale = w.last_result
+    viewer.layers.remove(layer)
+    assert w.target.value is None
+    assert w.run_commit() == 0
+    assert "removed" in w.last_error
+    with pytest.raises(InputError, match="removed"):
+        w.commit(stale)  # a result whose layer is gone is refused by commit itself
+    np.testing.assert_array_equal(layer.data, labels)
+    assert len(layer._undo_history) == 0
