@@ -54,7 +54,10 @@ def fill_holes() -> None:
     viewer = napari.Viewer(show=True)
     viewer.window._qt_window.resize(1400, 900)
     viewer.open_sample("napari-maskclean", "rgb_mask")
-    viewer.window.add_plugin_dock_widget("napari-maskclean", "Fill holes")
+    _, w = viewer.window.add_plugin_dock_widget("napari-maskclean", "Fill holes")
+    w.target.value = viewer.layers["RGB mask noisy"]
+    w.max_hole_size.value = 400  # black holes up to 400 px; the background is kept
+    w.highlight.value = True  # every pixel that will change, in magenta
     shot(viewer, "fill_holes.png")
     viewer.close()
 

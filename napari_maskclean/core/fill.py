@@ -29,7 +29,14 @@ from typing import Literal, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .colors import INVALID_LABEL, labels_to_rgb, palette_from_rgb, rgb_to_labels
+from .colors import (
+    INVALID_LABEL,
+    _codes,
+    _unpack,
+    labels_to_rgb,
+    palette_from_rgb,
+    rgb_to_labels,
+)
 from .holes import fill_nearest, fill_nearest_from, remove_islands
 
 __all__ = [
@@ -313,14 +320,27 @@ def estimate_palette(
     min_count: int | None = None,
     max_colors: int = MAX_PALETTE_COLORS,
     merge: float = 0,
+    drop_blends: bool = True,
 ) -> NDArray[np.uint8]:
-    """Estimate the palette of a noisy colour mask: frequent, clearly distinct colours.
+    """Estimate the palette of a noisy colour mask: its class colours, without noise or blends.
 
-    The colours covering at least ``min_count`` pixels are taken from the most
-    frequent down (as :func:`~napari_maskclean.core.colors.palette_from_rgb`
-    does), and a colour within ``merge`` (Euclidean, 0..255 units) of a more
-    frequent colour already taken is dropped: it is a noisy copy of that
-    colour (JPEG noise) and should snap to it rather than become a label.
+    Colours covering at least ``min_count`` pixels are candidates, and two
+    kinds of them are dropped:
+
+    * noisy copies: a colour within ``merge`` (Euclidean, 0..255 units) of a
+      colour already taken (JPEG noise) will snap to it instead;
+    * edge blends (``drop_blends``): anti-aliasing paints the edge between
+      two classes in mixtures of their colours. A frequency rule cannot tell
+      them from classes (on a 320x240 mask one blend can cover hundreds of
+      pixels), but blends are one or two pixels wide, so they have almost no
+      *interior* pixels (pixels whose face neighbours along every axis have
+      the same colour), and they lie on the segment between two class
+      colours. A colour with fewer than ``min_count`` interior pixels within
+      ``max(merge, 2)`` of the segment between two colours already taken is
+      dropped.
+
+    Candidates are taken in order of interior pixel count, then pixel count,
+    so that the colours of regions come before those of edges.
 
     Parameters
     ----------
@@ -330,10 +350,15 @@ def estimate_palette(
         Ignore colours covering fewer pixels. Default: 0.01 % of the pixels
         (at least 1).
     max_colors : int, optional
-        Keep at most this many colours (the most frequent), default 256.
+        Keep at most this many colours (the first taken), default 256.
     merge : float, optional
-        Drop colours this close to a more frequent one (default 0: keep all).
+        Drop colours this close to one already taken (default 0: keep all).
         Use the snap tolerance of :func:`fill_rgb_mask`.
+    drop_blends : bool, optional
+        Drop edge blends as described above (default True). A class drawn
+        only as specks or thin lines whose colour happens to lie between two
+        others (grey between black and white) is dropped too: pass False, or
+        give the palette explicitly.
 
     Returns
     -------
@@ -347,11 +372,14 @@ def estimate_palette(
     >>> from napari_maskclean.core.fill import estimate_palette
     >>> rgb = np.zeros((10, 10, 3), np.uint8)
     >>> rgb[:, 5:] = [255, 0, 0]
-    >>> rgb[0, 5:] = [250, 3, 0]  # JPEG-like noise, 5 pixels
+    >>> rgb[:, 5] = [128, 0, 0]  # an anti-aliased edge, 10 pixels
+    >>> rgb[4:7, 7:10] = [250, 3, 0]  # JPEG-like noise, 9 pixels
     >>> estimate_palette(rgb).tolist()
     [[0, 0, 0], [250, 3, 0], [255, 0, 0]]
     >>> estimate_palette(rgb, merge=10).tolist()
     [[0, 0, 0], [255, 0, 0]]
+    >>> estimate_palette(rgb, merge=10, drop_blends=False).tolist()
+    [[0, 0, 0], [128, 0, 0], [255, 0, 0]]
     """
     merge = _check_snap(merge)
     if isinstance(max_colors, bool) or not isinstance(max_colors, numbers.Integral):
@@ -360,25 +388,67 @@ def estimate_palette(
         raise ValueError(f"max_colors must be >= 1, got {max_colors}")
     img = _check_rgb_mask(rgb)
     n_px = int(np.prod(img.shape[:-1]))
-    # every colour that covers min_count pixels (the cap only guards memory)
-    candidates = palette_from_rgb(img, min_count=min_count, max_colors=max(n_px, 1))
-    if candidates.shape[0] == 1:
-        return candidates
-    labels, _ = rgb_to_labels(img, candidates)
-    counts = np.bincount(labels[labels >= 0].ravel(), minlength=candidates.shape[0])
-    order = np.lexsort((np.arange(counts.size), -counts))  # most frequent first
-    cand = candidates.astype(np.int64)
+    if min_count is None:
+        min_count = max(1, math.ceil(1e-4 * n_px))
+    min_count = _check_nonneg_int(min_count, "min_count", "pixels a colour must cover")
+    codes = _codes(img).reshape(img.shape[:-1])
+    values, counts = np.unique(codes, return_counts=True)
+    if not (counts >= min_count).any():
+        raise ValueError(
+            f"no colour covers min_count={min_count} pixels (the most frequent covers "
+            f"{int(counts.max(initial=0))}); lower min_count"
+        )
+    inner_values, inner_counts = np.unique(codes[_interior(codes)], return_counts=True)
+    interior = np.zeros_like(counts)
+    interior[np.searchsorted(values, inner_values)] = inner_counts
+    order = np.lexsort((values, -counts, -interior))  # regions first, then frequency
+    order = order[counts[order] >= min_count]
+    colours = _unpack(values[order], img.shape[-1]).astype(np.float64)
+    is_region = interior[order] >= min_count
+    blend_tol = max(merge, 2.0)
     kept: list[int] = []
-    limit2 = merge * merge
-    for k in order:
-        if kept and merge > 0:
-            d2 = ((cand[kept] - cand[k]) ** 2).sum(axis=1)
-            if d2.min() <= limit2:
-                continue
-        kept.append(int(k))
+    for k in range(colours.shape[0]):
+        if kept and merge > 0 and _distance(colours[k], colours[kept]).min() <= merge:
+            continue
+        if drop_blends and not is_region[k] and _near_a_segment(colours[k], colours[kept],
+                                                                  blend_tol):
+            continue
+        kept.append(k)
         if len(kept) == max_colors:
             break
-    return candidates[np.sort(np.asarray(kept))]
+    palette = colours[kept].astype(np.uint8)
+    return palette[np.lexsort(palette.T[::-1])]  # lexicographic: black first
+
+
+def _distance(colour: NDArray, others: NDArray) -> NDArray:
+    return np.sqrt(((others - colour) ** 2).sum(axis=1))
+
+
+def _near_a_segment(colour: NDArray, taken: NDArray, tol: float) -> bool:
+    """True if ``colour`` lies within ``tol`` of a segment between two ``taken`` colours."""
+    n = taken.shape[0]
+    if n < 2:
+        return False
+    i, j = np.triu_indices(n, k=1)
+    a, ab = taken[i], taken[j] - taken[i]
+    t = np.clip(((colour - a) * ab).sum(axis=1) / np.maximum((ab * ab).sum(axis=1), 1e-12),
+                0.0, 1.0)
+    nearest = a + t[:, None] * ab
+    return bool((np.sqrt(((nearest - colour) ** 2).sum(axis=1)) <= tol).any())
+
+
+def _interior(codes: NDArray[np.uint32]) -> NDArray[np.bool_]:
+    """True where every face neighbour (along each axis) has the same colour code."""
+    inside = np.ones(codes.shape, dtype=bool)
+    for axis in range(codes.ndim):
+        n = codes.shape[axis]
+        lo = [slice(None)] * codes.ndim
+        hi = [slice(None)] * codes.ndim
+        lo[axis], hi[axis] = slice(0, n - 1), slice(1, n)
+        same = codes[tuple(lo)] == codes[tuple(hi)]
+        inside[tuple(lo)] &= same
+        inside[tuple(hi)] &= same
+    return inside
 
 
 def _exact_palette(img: NDArray[np.uint8]) -> NDArray[np.uint8]:

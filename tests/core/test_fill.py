@@ -115,12 +115,37 @@ def test_fill_rgb_estimated_palette_merges_noise(labels):
     rgb = _rgb(labels)
     noisy = rgb.copy()
     noisy[6:8, 6:20] = [0, 2, 253]  # 28 px of JPEG-like blue
-    assert len(estimate_palette(noisy, min_count=1)) == 5
+    assert len(estimate_palette(noisy, min_count=1, drop_blends=False)) == 5
     pal = estimate_palette(noisy, min_count=1, merge=10)
     np.testing.assert_array_equal(pal, PALETTE)
     res = fill_rgb_mask(noisy, snap=10, palette_min_count=1)
     np.testing.assert_array_equal(res.palette, PALETTE)
     assert (res.labels[6:8, 6:20] == 1).all()
+
+
+def test_estimate_palette_ignores_anti_aliased_edges():
+    """Blends along edges cover many pixels but no interior ones: they are not classes."""
+    from napari_maskclean.samples import rgb_mask_sample
+
+    sample = rgb_mask_sample()
+    noisy = sample["noisy"]
+    assert len(np.unique(noisy.reshape(-1, 3), axis=0)) > 1000
+    pal = estimate_palette(noisy, merge=30)
+    np.testing.assert_array_equal(pal, np.sort(sample["palette"].view("V3"), axis=0).view(
+        np.uint8).reshape(-1, 3))
+    by_frequency = estimate_palette(noisy, merge=30, drop_blends=False)
+    assert len(by_frequency) > len(pal) + 20  # the edge blends pass a frequency rule
+
+
+def test_estimate_palette_keeps_a_speck_class_that_is_no_blend():
+    rgb = np.zeros((6, 6, 3), np.uint8)
+    rgb[:, 3:] = [0, 0, 255]
+    rgb[:, 3] = [0, 0, 127]  # edge blend of black and blue: dropped
+    rgb[0, 0] = [255, 0, 0]  # one red pixel: no interior, but no blend either
+    np.testing.assert_array_equal(estimate_palette(rgb, min_count=1),
+                                  [[0, 0, 0], [0, 0, 255], [255, 0, 0]])
+    with pytest.raises(ValueError, match="min_count"):
+        estimate_palette(rgb, min_count=40)
 
 
 def test_estimate_palette_max_colors_keeps_most_frequent(labels):
