@@ -29,7 +29,8 @@ from magicgui.widgets import ComboBox, Container, Label, PushButton
 from napari.layers import Image, Labels, Layer
 from napari.qt.threading import thread_worker
 from napari.utils.notifications import show_error, show_info, show_warning
-from qtpy.QtCore import QTimer
+from qtpy.QtCore import QEvent, QObject, QTimer
+from qtpy.QtWidgets import QDockWidget
 
 logger = logging.getLogger(__name__)
 
@@ -264,6 +265,9 @@ class LiveWidget(Container):
     """
 
     preview_kind: str = "labels"  # or "image"
+    #: Pause and hide the preview while the dock is hidden (a background tab, closed):
+    #: five docked widgets would otherwise all recompute and overlap their previews.
+    pause_when_hidden: bool = True
 
     def __init__(self, viewer, *, title: str, debounce_ms: int = 40) -> None:
         super().__init__(labels=True)
@@ -276,6 +280,8 @@ class LiveWidget(Container):
         self._requested = 0
         self._worker = None
         self._live = True
+        self._hidden = False
+        self._hid_layers: list[Layer] = []
         self._watched: list[tuple[Any, Callable]] = []
         self._source_layers: list[Layer] = []
         self._history: dict[int, tuple[int, int] | None] = {}
@@ -290,6 +296,9 @@ class LiveWidget(Container):
         self._connect(viewer.layers.events.removed, self._layers_changed)
         self._connect(viewer.dims.events.current_step, self._slice_changed)
         self.native.destroyed.connect(self.close_down)
+        if self.pause_when_hidden:
+            self._visibility_filter = _VisibilityFilter(self)
+            self.native.installEventFilter(self._visibility_filter)
 
     # ---- subclass API -----------------------------------------------------------------
     def make_job(self) -> Job | None:
@@ -387,8 +396,30 @@ class LiveWidget(Container):
         if self._closed:
             return
         self._requested += 1
-        if self._live:
+        if self._live and not self._hidden:
             self._timer.start()
+
+    def set_hidden(self, hidden: bool) -> None:
+        """Pause while the dock is hidden (hiding the preview); catch up when shown."""
+        if hidden == self._hidden or self._closed:
+            return
+        self._hidden = hidden
+        if hidden:  # hide only what the user had visible, and show just that again
+            self._hid_layers = [lay for lay in self.owned_layers() if lay.visible]
+        for layer in self._hid_layers:
+            if layer in self.viewer.layers:
+                layer.visible = not hidden
+        if not hidden:
+            self._hid_layers = []
+        if hidden:
+            self._timer.stop()
+        elif self._live and not self.is_current():
+            self._timer.start()
+
+    def owned_layers(self) -> list[Layer]:
+        """The layers this widget shows its preview in (hidden with the widget)."""
+        layer = self.preview_layer()
+        return [] if layer is None else [layer]
 
     def _snapshot(self) -> Job | None:
         """Call make_job, turning bad input into a visible message."""
@@ -557,6 +588,9 @@ class LiveWidget(Container):
             kind(full, name=self.preview_name, scale=source.scale[-ndim:],
                  translate=source.translate[-ndim:], **layer_kwargs)
         )
+        if self._hidden:  # a result that was on its way when the dock was hidden
+            layer.visible = False
+            self._hid_layers.append(layer)
         # Keep the user's selection on their own layer.
         self.viewer.layers.selection.active = source
         return layer
@@ -594,6 +628,36 @@ class LiveWidget(Container):
                 except (TypeError, ValueError, RuntimeError):
                     pass
         self._source_layers = []
+
+
+class _VisibilityFilter(QObject):
+    """Tell a LiveWidget when its dock is hidden (a background tab, closed) or shown.
+
+    A tabbed-away QDockWidget stays "visible" for Qt (its widgets get no hide
+    event); only the dock's ``visibilityChanged`` signal says so. The dock is
+    created around the widget after ``__init__``, so it is found at the first show.
+    """
+
+    def __init__(self, widget: LiveWidget) -> None:
+        super().__init__(widget.native)
+        self._widget = widget
+        self._dock = None
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.Show and self._dock is None:
+            parent = obj.parent()
+            while parent is not None and not isinstance(parent, QDockWidget):
+                parent = parent.parent()
+            if parent is not None:
+                self._dock = parent
+                parent.visibilityChanged.connect(self._dock_visibility)
+        return False
+
+    def _dock_visibility(self, visible: bool) -> None:
+        try:
+            self._widget.set_hidden(not visible)
+        except RuntimeError:  # Qt objects already deleted (closing)
+            pass
 
 
 def compact_labels(data: np.ndarray) -> np.ndarray:
@@ -640,14 +704,15 @@ def _edit_events(layer) -> list:
 
 
 def layer_combo(viewer, kinds, *, label: str, tooltip: str, rgb: bool | None = None,
-                nullable: bool = False) -> ComboBox:
-    """Return a ComboBox listing the user's layers of ``kinds`` (never preview layers)."""
-    return ComboBox(
-        label=label,
-        choices=layer_choices(viewer, kinds, rgb=rgb),
-        tooltip=tooltip,
-        nullable=nullable,
-    )
+                nullable: bool = False, null_text: str = "(new layer)") -> ComboBox:
+    """Return a ComboBox listing the user's layers of ``kinds`` (never preview layers).
+
+    With ``nullable``, the first entry is None, shown as ``null_text``.
+    """
+    combo = ComboBox(label=label, tooltip=tooltip, nullable=nullable)
+    combo.null_string = null_text  # magicgui shows "-----" otherwise
+    combo.choices = layer_choices(viewer, kinds, rgb=rgb)
+    return combo
 
 
 def new_labels_layer(viewer, like: Layer, name: str, dtype=np.int32) -> Labels:

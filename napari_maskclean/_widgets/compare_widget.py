@@ -172,6 +172,9 @@ def _rgb_css(rgb) -> str:
 class CompareWidget(ScopeMixin, LiveWidget):
     """Compare a prediction with its ground truth, live, and fix the errors one by one."""
 
+    # The overlay stays useful while another tool's tab is in front (editing the masks).
+    pause_when_hidden = False
+
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         super().__init__(viewer, title="Compare with ground truth", debounce_ms=40)
         self.preview_name = f"{PREVIEW_PREFIX}TP/FP/FN overlay"

@@ -120,6 +120,17 @@ class RegionGrowingWidget(LiveWidget):
         labels = np.asarray(layer.features["label"], dtype=int)
         return coords, labels
 
+    def owned_layers(self) -> list:
+        """The preview and the seeds: both hidden while the dock is."""
+        seeds = self.seeds_layer()
+        return super().owned_layers() + ([] if seeds is None else [seeds])
+
+    def set_hidden(self, hidden: bool) -> None:
+        """A hidden dock must not catch clicks: clicking is turned off with it."""
+        if hidden and self.clicking.value:
+            self.clicking.value = False
+        super().set_hidden(hidden)
+
     def _seeds_edited(self, *_args) -> None:
         self.request(immediate=True)
 
@@ -237,7 +248,7 @@ class RegionGrowingWidget(LiveWidget):
     def request(self, *_args, immediate: bool = False) -> None:
         """Recompute; clicks skip the debounce so the region appears at once."""
         super().request()
-        if immediate and self._live and not self._closed:
+        if immediate and self._live and not self._closed and not self._hidden:
             self._timer.stop()
             self._start()
 

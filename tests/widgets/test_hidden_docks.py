@@ -1,0 +1,82 @@
+"""Docks in background tabs pause: no computing, preview hidden, no clicks caught."""
+
+import numpy as np
+import pytest
+
+from tests.conftest import wait_for_result
+
+pytestmark = pytest.mark.gui
+
+
+def settle(qtbot, ms=200):
+    qtbot.wait(ms)
+
+
+@pytest.fixture
+def tabbed(make_napari_viewer, qtbot):
+    """A shown viewer with Threshold, Morphology and Region growing in one tab group."""
+    viewer = make_napari_viewer(show=True)
+    image = np.zeros((64, 64), np.uint8)
+    image[10:30, 10:30] = 200
+    viewer.add_image(image, name="image")
+    labels = np.zeros((64, 64), np.int32)
+    labels[40:60, 40:60] = 1
+    labels[45, 45] = 0
+    viewer.add_labels(labels, name="labels")
+    docks = {}
+    for name in ("Threshold", "Morphology", "Region growing"):
+        docks[name] = viewer.window.add_plugin_dock_widget("napari-maskclean", name)
+    first = docks["Threshold"][0]
+    for dock, _ in list(docks.values())[1:]:
+        viewer.window._qt_window.tabifyDockWidget(first, dock)
+    first.raise_()
+    settle(qtbot)
+    return viewer, {name: widget for name, (_, widget) in docks.items()}, docks
+
+
+def test_background_tabs_do_not_compute_or_show_previews(tabbed, qtbot):
+    viewer, widgets, docks = tabbed
+    threshold, morphology = widgets["Threshold"], widgets["Morphology"]
+    wait_for_result(qtbot, threshold)
+    assert threshold.preview_layer().visible
+    assert morphology._hidden and morphology.preview_layer() is None
+    morphology.radius.value = 2  # a change while hidden: remembered, not computed
+    settle(qtbot)
+    assert morphology.last_result is None and morphology.preview_layer() is None
+
+    docks["Morphology"][0].raise_()  # bring its tab to the front: it catches up
+    wait_for_result(qtbot, morphology)
+    assert morphology.preview_layer().visible
+    assert morphology.last_result.job.params["radius"] == 2
+    qtbot.waitUntil(lambda: threshold._hidden)
+    assert not threshold.preview_layer().visible  # hidden with its dock
+
+    docks["Threshold"][0].raise_()
+    qtbot.waitUntil(lambda: threshold.preview_layer().visible)
+    assert not morphology.preview_layer().visible
+
+
+def test_a_preview_hidden_by_the_user_stays_hidden(tabbed, qtbot):
+    viewer, widgets, docks = tabbed
+    threshold = widgets["Threshold"]
+    wait_for_result(qtbot, threshold)
+    threshold.preview_layer().visible = False  # the user's choice
+    docks["Morphology"][0].raise_()
+    qtbot.waitUntil(lambda: threshold._hidden)
+    docks["Threshold"][0].raise_()
+    qtbot.waitUntil(lambda: not threshold._hidden)
+    assert not threshold.preview_layer().visible
+
+
+def test_hiding_region_growing_turns_clicking_off(tabbed, qtbot):
+    viewer, widgets, docks = tabbed
+    region = widgets["Region growing"]
+    docks["Region growing"][0].raise_()
+    qtbot.waitUntil(lambda: not region._hidden)
+    region.image.value = viewer.layers["image"]
+    region.clicking.value = True
+    assert region._on_mouse in viewer.mouse_drag_callbacks
+    docks["Threshold"][0].raise_()
+    qtbot.waitUntil(lambda: region._hidden)
+    assert not region.clicking.value
+    assert region._on_mouse not in viewer.mouse_drag_callbacks
