@@ -281,6 +281,8 @@ class LiveWidget(Container):
         self._worker = None
         self._live = True
         self._hidden = False
+        #: Counts edits of the source layers (caches of derived data compare it).
+        self.source_edits = 0
         self._hid_layers: list[Layer] = []
         self._watched: list[tuple[Any, Callable]] = []
         self._source_layers: list[Layer] = []
@@ -373,6 +375,7 @@ class LiveWidget(Container):
             self._history[id(layer)] = sig
         elif getattr(event, "source", None) is not None:
             self._history[id(event.source)] = history_signature(event.source)
+        self.source_edits += 1
         self.request()
 
     def _slice_changed(self, event=None) -> None:

@@ -7,7 +7,7 @@ Shift+wheel changes the tolerance. A click-and-drag still pans the view.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, FloatSlider, FloatSpinBox, PushButton
@@ -15,7 +15,7 @@ from napari.layers import Image, Labels, Points
 from napari.qt.threading import thread_worker
 from napari.utils.notifications import show_warning
 
-from ..core.region import region_grow
+from ..core.region import RegionGrower, region_grow
 from ._live import (
     SEEDS_PREFIX,
     InputError,
@@ -44,6 +44,9 @@ def _has(modifiers, name: str) -> bool:
 
 class RegionGrowingWidget(LiveWidget):
     """Seeded region growing by clicking, with a live tolerance."""
+
+    #: (cache key, RegionGrower) of the last result shown: a click grows one seed more.
+    _grown: tuple | None = None
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         super().__init__(viewer, title="Region growing", debounce_ms=30)
@@ -298,24 +301,36 @@ class RegionGrowingWidget(LiveWidget):
         if region and len(coords):
             on_slice = np.all(coords[:, : len(region)] == region, axis=1)
             coords, labels = coords[on_slice][:, len(region):], labels[on_slice]
-        data = image_array(image, region)
         params = self.params(image)
         target = self.target.value
-        barrier = None
         if target is not None:
             check_target(target, image)
-            barrier = np.asarray(target.data[region])
         if params["tolerance"] < 0:
             raise InputError("tolerance must be >= 0")
-        params.update(seeds=coords.tolist(), seed_labels=labels.tolist())
-        return Job(_grow, (data, barrier), params, image, region)
+        seeds = coords.tolist()
+        # A click only adds a seed: grow just that one on the regions grown so far
+        # (exactly the same result, see RegionGrower), if nothing else changed.
+        key = (id(image), id(target), self.source_edits, region,
+               tuple(sorted(params.items())))
+        grown = self._grown
+        if grown is not None and grown[0] == key and seeds[: len(grown[1].seeds)] == [
+                list(s) for s in grown[1].seeds]:
+            args = (grown[1],)
+            func = _grow_more
+        else:
+            barrier = None if target is None else np.asarray(target.data[region])
+            args = (image_array(image, region), barrier)
+            func = _grow
+        params.update(seeds=seeds, seed_labels=labels.tolist())
+        return Job(func, args, params, image, region, post=lambda value, k=key: k)
 
     def show_result(self, result: Result) -> None:
         """Show the grown regions."""
-        self.update_preview(result.job, result.value, opacity=0.6)
+        self._grown = (result.extra, result.value.grower)
+        self.update_preview(result.job, result.value.labels, opacity=0.6)
         n = len(result.job.params["seeds"])
         self.status.value = f"{n} seed{'s' if n != 1 else ''}, " \
-                            f"{int(np.count_nonzero(result.value))} pixels"
+                            f"{int(np.count_nonzero(result.value.labels))} pixels"
 
     def commit(self, result: Result) -> int:
         """Write the regions into the target (one undo step) and clear the seeds."""
@@ -328,7 +343,7 @@ class RegionGrowingWidget(LiveWidget):
             self.target.reset_choices()
             with self.target.changed.blocked():
                 self.target.value = target
-        grown = result.value
+        grown = result.value.labels
         n = write_labels(target, grown, region=job.region, where=grown > 0,
                          preserve_labels=None if not job.params["overwrite"] else False)
         self.clear_seeds()
@@ -341,9 +356,25 @@ def _warm_up() -> None:
         region_grow(np.zeros((3, 3), dtype=dtype), [[1, 1]], tolerance=0.1, relative=True)
 
 
-def _grow(image, barrier, *, seeds, seed_labels, **params):
+class Grown(NamedTuple):
+    """A job's result: the new regions, and the grower that made them (for more clicks)."""
+
+    labels: np.ndarray
+    grower: RegionGrower
+
+
+def _grow(image, barrier, *, seeds, seed_labels, **params) -> Grown:
     """Run :func:`region_grow` with the target's labels as the barrier."""
-    return region_grow(image, seeds, labels=barrier, seed_labels=seed_labels, **params)
+    overwrite = params.pop("overwrite", False)
+    grower = RegionGrower(image, labels=barrier, overwrite=overwrite, **params)
+    grower = grower.add_seeds(seeds)
+    return Grown(grower.labels(seed_labels), grower)
 
 
-_grow.__name__ = "region_grow"
+def _grow_more(grower: RegionGrower, *, seeds, seed_labels, **_params) -> Grown:
+    """Grow only the seeds added since ``grower`` was made (the other parameters match)."""
+    grower = grower.add_seeds(seeds[len(grower.seeds):])
+    return Grown(grower.labels(seed_labels), grower)
+
+
+_grow.__name__ = _grow_more.__name__ = "region_grow"  # the recipe step's name

@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import ndimage as ndi
 
-__all__ = ["flood_mask", "region_grow"]
+__all__ = ["RegionGrower", "flood_mask", "region_grow"]
 
 _INT32_MAX = int(np.iinfo(np.int32).max)
 _STACK_START = 4096  # initial span-stack size of the scan-line kernel (it grows as needed)
@@ -833,68 +833,177 @@ def region_grow(
            [8, 8, 0, 0, 0],
            [0, 0, 0, 0, 0]], dtype=int32)
     """
-    work = _prepare(
+    grower = RegionGrower(
         image,
         tolerance=tolerance,
+        labels=labels,
+        overwrite=overwrite,
         connectivity=connectivity,
         relative=relative,
         smooth_sigma=smooth_sigma,
         channel_axis=channel_axis,
     )
-    shape = work.spatial_shape
-    seed_list = _check_seeds(seeds, shape, work.colour)
-    n = len(seed_list)
-    barrier = None
-    first_label = 1
-    if labels is not None:
-        lab = _check_spatial(labels, "labels", shape)
-        if not (np.issubdtype(lab.dtype, np.integer) or lab.dtype == np.bool_):
-            raise TypeError(
-                f"labels must be an integer label image, got dtype {lab.dtype}; "
-                "convert it with labels.astype(np.int32)"
-            )
-        if not overwrite:
-            barrier = (lab != 0).view(np.uint8)
-        if lab.size:
-            first_label = max(1, int(lab.max()) + 1)
-    if seed_labels is None:
-        values = list(range(first_label, first_label + n))
-        if values and values[-1] > _INT32_MAX:
-            raise ValueError(
-                f"new labels would exceed the int32 range (largest existing label "
-                f"{first_label - 1}); relabel the existing labels or pass seed_labels"
-            )
-    else:
-        values = _check_seed_labels(seed_labels, n)
-    out = np.zeros(shape, dtype=np.int32)
-    if n == 0:
+    return grower.add_seeds(seeds, progress=progress).labels(seed_labels)
+
+
+class RegionGrower:
+    """Seeded region growing that can add seeds without re-growing the others.
+
+    :func:`region_grow` grows the seeds one after the other, each claiming the
+    pixels of its own flood that are strictly nearer to it than to their
+    current owner. So growing seeds ``A`` and then adding ``B`` gives exactly
+    ``region_grow(A + B)``: a click adds one flood, not ``n``. A grower is never
+    modified: :meth:`add_seeds` returns a new one (safe to use from several
+    threads, and the old one stays valid).
+
+    Parameters
+    ----------
+    image, tolerance, labels, overwrite, connectivity, relative, smooth_sigma, channel_axis
+        As in :func:`region_grow`; checked (and the image smoothed) once.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> image = np.array([[0, 0, 0, 0, 0],
+    ...                   [0, 0, 0, 0, 0],
+    ...                   [9, 9, 5, 5, 5]], dtype=np.uint8)
+    >>> first = RegionGrower(image, tolerance=0).add_seeds([[0, 0]])
+    >>> both = first.add_seeds([[0, 4]])
+    >>> both.labels()
+    array([[1, 1, 1, 2, 2],
+           [1, 1, 1, 2, 2],
+           [0, 0, 0, 0, 0]], dtype=int32)
+    >>> np.array_equal(both.labels(), region_grow(image, [[0, 0], [0, 4]], tolerance=0))
+    True
+    """
+
+    def __init__(
+        self,
+        image: ArrayLike,
+        *,
+        tolerance: float,
+        labels: ArrayLike | None = None,
+        overwrite: bool = False,
+        connectivity: int = 1,
+        relative: bool = False,
+        smooth_sigma: float = 0.0,
+        channel_axis: int | None = None,
+    ) -> None:
+        self._work = _prepare(
+            image,
+            tolerance=tolerance,
+            connectivity=connectivity,
+            relative=relative,
+            smooth_sigma=smooth_sigma,
+            channel_axis=channel_axis,
+        )
+        shape = self._work.spatial_shape
+        self._barrier: NDArray[np.uint8] | None = None
+        self._first_label = 1
+        if labels is not None:
+            lab = _check_spatial(labels, "labels", shape)
+            if not (np.issubdtype(lab.dtype, np.integer) or lab.dtype == np.bool_):
+                raise TypeError(
+                    f"labels must be an integer label image, got dtype {lab.dtype}; "
+                    "convert it with labels.astype(np.int32)"
+                )
+            if not overwrite:
+                self._barrier = (lab != 0).view(np.uint8)
+            if lab.size:
+                self._first_label = max(1, int(lab.max()) + 1)
+        self.seeds: list[tuple[int, ...]] = []
+        self._owner: NDArray[np.int32] | None = None  # 1 + index of the owning seed
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The spatial shape of the image."""
+        return self._work.spatial_shape
+
+    def add_seeds(
+        self,
+        seeds: Sequence[Sequence[int]],
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> RegionGrower:
+        """Return a new grower with ``seeds`` grown after the seeds grown so far.
+
+        Parameters
+        ----------
+        seeds : list of list of int
+            More seed positions (pixel indices, one per spatial axis).
+        progress : callable, optional
+            Called as ``progress(done, total)`` after each new seed.
+
+        Returns
+        -------
+        RegionGrower
+            The grower with all seeds; ``self`` is unchanged.
+        """
+        new = _check_seeds(seeds, self.shape, self._work.colour)
+        out = object.__new__(RegionGrower)
+        out.__dict__.update(self.__dict__)
+        out.seeds = self.seeds + new
+        if not new:
+            return out
+        owner = (np.zeros(self.shape, dtype=np.int32) if self._owner is None
+                 else self._owner.copy())
+        seed_coords = np.array(out.seeds, dtype=np.int64)
+        barrier = self._barrier
+        # One work array for all new seeds, reset inside each region's bounding box
+        # (cheaper than a fresh array per seed).
+        scratch = (np.zeros(self.shape, dtype=np.uint8) if barrier is None
+                   else barrier * np.uint8(2))
+        scratch2 = scratch.reshape(-1, self.shape[-1])
+        start = len(self.seeds)
+        for i, seed in enumerate(new, start=start):
+            if barrier is None or not barrier[seed]:
+                _check_not_nan(self._work, seed)
+                _, box = _flood_numba(self._work, seed, barrier, owner, seed_coords, i,
+                                      scratch2)
+                if barrier is None:
+                    scratch[box] = 0
+                else:
+                    scratch[box] = barrier[box] * np.uint8(2)
+            if progress is not None:
+                progress(i + 1 - start, len(new))
+        out._owner = owner
         return out
-    owner = np.zeros(shape, dtype=np.int32)  # 1 + index of the owning seed
-    seed_coords = np.array(seed_list, dtype=np.int64)
-    # One work array for all seeds, reset inside each region's bounding box
-    # (cheaper than a fresh array per seed).
-    if barrier is None:
-        scratch = np.zeros(shape, dtype=np.uint8)
-    else:
-        scratch = barrier * np.uint8(2)
-    scratch2 = scratch.reshape(-1, shape[-1])
-    for i, seed in enumerate(seed_list):
-        if barrier is None or not barrier[seed]:
-            _check_not_nan(work, seed)
-            _, box = _flood_numba(work, seed, barrier, owner, seed_coords, i, scratch2)
-            if barrier is None:
-                scratch[box] = 0
-            else:
-                scratch[box] = barrier[box] * np.uint8(2)
-        if progress is not None:
-            progress(i + 1, n)
-    if values == list(range(values[0], values[0] + n)):  # consecutive labels: no look-up
-        if values[0] != 1:
-            np.add(owner, values[0] - 1, out=owner, where=owner != 0)
-        return owner
-    lut = np.zeros(n + 1, dtype=np.int32)
-    lut[1:] = values
-    return lut[owner]
+
+    def labels(self, seed_labels: Sequence[int] | None = None) -> NDArray[np.int32]:
+        """Return the grown regions as labels (see :func:`region_grow`).
+
+        Parameters
+        ----------
+        seed_labels : list of int, optional
+            The label of each seed; default consecutive labels from 1 (or from
+            the largest existing label + 1).
+
+        Returns
+        -------
+        ndarray of int32
+            The new regions, 0 elsewhere.
+        """
+        n = len(self.seeds)
+        if seed_labels is None:
+            values = list(range(self._first_label, self._first_label + n))
+            if values and values[-1] > _INT32_MAX:
+                raise ValueError(
+                    f"new labels would exceed the int32 range (largest existing label "
+                    f"{self._first_label - 1}); relabel the existing labels or pass seed_labels"
+                )
+        else:
+            values = _check_seed_labels(seed_labels, n)
+        if n == 0 or self._owner is None:
+            return np.zeros(self.shape, dtype=np.int32)
+        owner = self._owner
+        if values == list(range(values[0], values[0] + n)):  # consecutive: no look-up
+            out = owner.copy()
+            if values[0] != 1:
+                np.add(out, values[0] - 1, out=out, where=out != 0)
+            return out
+        lut = np.zeros(n + 1, dtype=np.int32)
+        lut[1:] = values
+        return lut[owner]
 
 
 def _check_seed_labels(seed_labels: Any, n: int) -> list[int]:

@@ -8,7 +8,7 @@ from scipy import ndimage as ndi
 from skimage.segmentation import flood
 
 from napari_maskclean.core import region as region_mod
-from napari_maskclean.core.region import flood_mask, region_grow
+from napari_maskclean.core.region import RegionGrower, flood_mask, region_grow
 
 # The dtypes the kernels are compiled for in these tests (numba compiles one
 # specialisation per dtype, ~2-3 s each on a cold cache: keep this list short).
@@ -572,6 +572,31 @@ def test_region_grow_hypothesis(data):
     assert not got[barrier].any()
     union = flood_mask(image, seeds, tolerance=tolerance, mask=barrier)
     np.testing.assert_array_equal(got > 0, union)
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_adding_seeds_to_a_grower_equals_growing_all_at_once(data):
+    """Click by click (the widget's path) gives exactly region_grow of all seeds."""
+    ndim = data.draw(st.integers(2, 3))
+    shape = tuple(data.draw(st.integers(1, 9)) for _ in range(ndim))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    image = _random_image(rng, shape, np.uint8, levels=data.draw(st.integers(1, 4)))
+    n = data.draw(st.integers(1, 6))
+    seeds = [[data.draw(st.integers(0, s - 1)) for s in shape] for _ in range(n)]
+    values = data.draw(st.lists(st.integers(1, 4), min_size=n, max_size=n))
+    labels = (rng.random(shape) < 0.1).astype(np.int32) * 3
+    kwargs = dict(tolerance=data.draw(st.integers(0, 2)), labels=labels,
+                  connectivity=data.draw(st.integers(1, ndim)))
+    split = data.draw(st.integers(0, n))
+    first = RegionGrower(image, **kwargs).add_seeds(seeds[:split])
+    both = first.add_seeds(seeds[split:])
+    np.testing.assert_array_equal(both.labels(values),
+                                  region_grow(image, seeds, seed_labels=values, **kwargs))
+    # the first grower is unchanged (jobs may overlap in the widget)
+    np.testing.assert_array_equal(first.labels(values[:split]),
+                                  region_grow(image, seeds[:split], seed_labels=values[:split],
+                                              **kwargs))
 
 
 def test_region_grow_shared_labels_unite_regions():

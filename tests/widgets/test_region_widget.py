@@ -210,3 +210,36 @@ def test_rgb_image_grows_by_colour_distance(make_napari_viewer, qtbot):
     prev = w.preview_layer().data
     assert prev.shape == (30, 30)
     assert (prev[5:15, 5:15] == 1).all() and not prev[5:15, 15:25].any()
+
+
+def test_clicks_grow_only_the_new_seed_and_edits_regrow_all(make_napari_viewer, qtbot, rng):
+    """Adding a seed reuses the regions grown so far; any other change re-grows from scratch."""
+    from napari_maskclean._widgets.region_widget import _grow, _grow_more
+
+    image = rng.integers(0, 6, size=(50, 60)).astype(np.uint8)  # many touching regions
+    viewer = make_napari_viewer()
+    viewer.add_image(image, name="img")
+    target = viewer.add_labels(np.zeros((50, 60), np.int32), name="target")
+    w = dock(viewer)
+    w.target.value = target
+    w.clicking.value = True
+    w.tolerance.value = 40.0
+    clicks = [((5, 5), ()), ((20, 30), ()), ((40, 10), ("Shift",)), ((45, 55), ())]
+    funcs = []
+    for pos, mods in clicks:
+        click(viewer, pos, mods)
+        res = wait_for_result(qtbot, w)
+        funcs.append(res.job.func)
+        expected = region_grow(image, res.job.params["seeds"], tolerance=0.4, relative=True,
+                               seed_labels=res.job.params["seed_labels"])
+        np.testing.assert_array_equal(w.preview_layer().data, expected)
+    assert funcs[0] is _grow and all(f is _grow_more for f in funcs[1:])
+
+    target.paint((0, 0), 9)  # the barrier changed: re-grow everything
+    res = wait_for_result(qtbot, w)
+    assert res.job.func is _grow
+    assert w.preview_layer().data[0, 0] == 0
+    w.tolerance.value = 30.0  # so does a tolerance change
+    assert wait_for_result(qtbot, w).job.func is _grow
+    click(viewer, (25, 25), ("Control",))  # removing a seed too
+    assert wait_for_result(qtbot, w).job.func is _grow
