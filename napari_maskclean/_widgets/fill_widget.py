@@ -30,6 +30,7 @@ from ..core.fill import (
     palette_color_dict,
 )
 from ..io import load_palette
+from ._changes import change_colormap
 from ._live import (
     _OWNED_PREFIXES,
     InputError,
@@ -46,11 +47,6 @@ if TYPE_CHECKING:
 
 _FILL = ("holes up to max size", "all invalid pixels")
 _PALETTE = ("estimate from the mask", "load from file")
-#: Colour of "becomes background (0)" in the preview of a Labels target.
-_BECOMES_ZERO = (1.0, 1.0, 1.0, 1.0)
-#: Colour of every changed pixel with "highlight changes" on.
-_HIGHLIGHT = (1.0, 0.0, 1.0, 1.0)
-_TRANSPARENT = (0.0, 0.0, 0.0, 0.0)
 
 
 def _is_rgb(layer: Layer | None) -> bool:
@@ -141,8 +137,9 @@ class FillWidget(ScopeMixin, LiveWidget):
                     "corners (8 / 26).")
         self.highlight = CheckBox(
             text="highlight changes", value=False,
-            tooltip="Preview every pixel that will change in magenta, instead of in the "
-                    "colour of its new label.")
+            tooltip="Preview the pixels that will change in magenta, instead of in the "
+                    "colour of their new label (labels: those becoming background stay "
+                    "white).")
         params = [self.target, self.scope, self.invalid_label, self.rgb_invalid, *self._rgb,
                   self.snap, self.palette_source, self.palette_file, self.max_colors,
                   self.min_count, self.fill_mode, self.max_hole_size, self.max_distance,
@@ -260,21 +257,13 @@ class FillWidget(ScopeMixin, LiveWidget):
         """Show the pixels that will change, in the colours of their new labels."""
         preview: ChangePreview = result.extra
         source = result.job.source
-        values = [v for v in preview.values if v != preview.zero_value]
         if _is_rgb(source):
-            palette = result.value.palette
-            colours = palette_color_dict(palette, transparent_black=False)
-            zero_colour = colours[0]
-            colours = {v: colours[v] for v in values}
+            colours = palette_color_dict(result.value.palette, transparent_black=False)
+            colormap = change_colormap(preview, colours, zero_colour=colours[0],
+                                       highlight=self.highlight.value, highlight_zero=True)
         else:
-            mapped = source.colormap.map(np.asarray(values, dtype=np.int64))
-            colours = {v: tuple(c) for v, c in zip(values, mapped)}
-            zero_colour = _BECOMES_ZERO
-        colours[preview.zero_value] = zero_colour
-        if self.highlight.value:
-            colours = dict.fromkeys(colours, _HIGHLIGHT)
-        colours.update({None: _TRANSPARENT, 0: _TRANSPARENT})
-        colormap = DirectLabelColormap(color_dict=colours)
+            colormap = change_colormap(preview, source_colormap=source.colormap,
+                                       highlight=self.highlight.value)
         layer = self.update_preview(result.job, preview.data, colormap=colormap, opacity=0.9)
         layer.colormap = colormap  # the base class sets it only when it creates the layer
         msg = f"{preview.n_changed} pixel{'s' if preview.n_changed != 1 else ''} will change"

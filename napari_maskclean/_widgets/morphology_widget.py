@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, SpinBox
 from napari.layers import Labels
 
+from ..core.fill import change_preview
 from ..core.morphology import OPERATIONS, morphology
+from ._changes import change_colormap
 from ._live import Job, LiveWidget, Result, layer_combo, write_labels
 from ._scope import SCOPES, ScopeMixin, spatial_ndim
 
@@ -18,10 +19,13 @@ if TYPE_CHECKING:
 _SIZE_OPS = {"remove_small_objects": "min_size", "remove_small_holes": "max_size"}
 _NO_RADIUS = ("fill_holes", *_SIZE_OPS)
 _APPLY_TO = ("all labels", "selected label")
+_SHOW = ("changes", "changes in label colours", "result")
 
 
 class MorphologyWidget(ScopeMixin, LiveWidget):
     """Erode, dilate, open, close, fill holes, remove specks or smooth a Labels layer."""
+
+    _shown_result = False  # whether the preview layer holds the result (not changes)
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         super().__init__(viewer, title="Morphology")
@@ -43,12 +47,17 @@ class MorphologyWidget(ScopeMixin, LiveWidget):
                                           "into each other or merge.")
         self.apply_to = ComboBox(label="apply to", choices=_APPLY_TO, value=_APPLY_TO[0],
                                  tooltip="All labels, or only the layer's selected label.")
+        self.show = ComboBox(label="preview", choices=_SHOW, value=_SHOW[0],
+                             tooltip="Show only the pixels that will change (magenta, or in "
+                                     "their new label's colour; white = becomes background), "
+                                     "or the whole cleaned result.")
+        self.show.changed.connect(self._restyle)
         self.add_scope_widgets()
         params = [self.labels, self.operation, self.radius, self.footprint, self.min_size,
                   self.max_size, self.per_label, self.apply_to, self.scope]
         self.extend([self.labels, self.scope, self.operation, self.radius, self.footprint,
                      self.min_size, self.max_size, self.per_label, self.apply_to,
-                     self.commit_button, self.status])
+                     self.show, self.commit_button, self.status])
         self.watch_parameters(params)
         for w in (self.operation, self.labels):
             w.changed.connect(self._update_visibility)
@@ -107,14 +116,36 @@ class MorphologyWidget(ScopeMixin, LiveWidget):
             return None
         region = self.region_for(layer)
         data = self.array_for(layer, region)
-        return Job(morphology, (data,), self.params(layer), layer, region)
+        return Job(morphology, (data,), self.params(layer), layer, region,
+                   post=lambda after: change_preview(after, before=data))
 
     def show_result(self, result: Result) -> None:
-        """Show the cleaned labels with the source layer's colours."""
+        """Show the pixels that will change (or the whole result) in the labels' colours."""
         source = result.job.source
-        self.update_preview(result.job, result.value, colormap=source.colormap, opacity=0.7)
-        n = int(np.count_nonzero(result.value != result.job.args[0]))
-        self.status.value = f"{n} pixels would change"
+        changes = result.extra
+        result_mode = self.show.value == _SHOW[-1]
+        if result_mode != self._shown_result:  # another kind of data and colormap
+            self.remove_preview()
+            self._shown_result = result_mode
+        if not result_mode:
+            colormap = change_colormap(changes, source_colormap=source.colormap,
+                                       highlight=self.show.value == _SHOW[0])
+            layer = self.update_preview(result.job, changes.data, colormap=colormap,
+                                        opacity=0.9)
+            layer.colormap = colormap  # new colours each time; set on creation only
+        else:
+            self.update_preview(result.job, result.value, colormap=source.colormap,
+                                opacity=0.7)
+        n = changes.n_changed
+        msg = f"{n} pixel{'s' if n != 1 else ''} would change"
+        if changes.n_zero:
+            msg += f" ({changes.n_zero} to background, white)"
+        self.status.value = msg
+
+    def _restyle(self, *_args) -> None:
+        """Switch between the changes and the result (no recomputation)."""
+        if self.last_result is not None:
+            self.show_result(self.last_result)
 
     def commit(self, result: Result) -> int:
         """Write the cleaned labels back into the same layer (one undo step)."""

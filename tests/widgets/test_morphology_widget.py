@@ -9,8 +9,11 @@ from tests.conftest import wait_for_result
 pytestmark = pytest.mark.gui
 
 
-def dock(viewer):
+def dock(viewer, show="result"):
+    """Dock the widget; these tests read the whole result from the preview layer."""
     _dock, widget = viewer.window.add_plugin_dock_widget("napari-maskclean", "Morphology")
+    assert widget.show.value == "changes"  # the default
+    widget.show.value = show
     return widget
 
 
@@ -151,3 +154,44 @@ def test_huge_radius_is_explained(make_napari_viewer, qtbot, two_labels):
     assert "radius" in w.last_error.lower()
     assert w.run_commit() == 0
     np.testing.assert_array_equal(layer.data, two_labels)
+
+
+def test_changes_preview_shows_only_what_changes(make_napari_viewer, qtbot, two_labels):
+    viewer = make_napari_viewer()
+    layer = viewer.add_labels(two_labels.copy(), name="labels")
+    w = dock(viewer, show="changes")
+    w.operation.value = "open"  # removes the speck (-> background)
+    w.radius.value = 1
+    wait_for_result(qtbot, w)
+    expected = morphology(two_labels, "open", radius=1, per_label=True)
+    changed = expected != two_labels
+    prev = w.preview_layer().data
+    np.testing.assert_array_equal(prev != 0, changed)
+    grown = changed & (expected != 0)
+    zero = prev[5, 75]
+    assert zero < 0  # "becomes background" has its own value...
+    colormap = w.preview_layer().colormap
+    np.testing.assert_allclose(colormap.map(zero), [1, 1, 1, 1])  # ...shown white
+    for value in np.unique(prev[grown]):
+        np.testing.assert_allclose(colormap.map(value), [1, 0, 1, 1])  # gains: magenta
+    np.testing.assert_array_equal(prev[grown], expected[grown])
+    assert f"{changed.sum()} pixels would change" in w.status.value
+    w.show.value = "result"  # switching shows the whole result, without recomputing
+    np.testing.assert_array_equal(w.preview_layer().data, expected)
+    w.show.value = "changes in label colours"
+    np.testing.assert_array_equal(w.preview_layer().data != 0, changed)
+    colormap = w.preview_layer().colormap
+    for value in np.unique(expected[grown]):
+        np.testing.assert_allclose(colormap.map(value), layer.colormap.map(value))
+    w.show.value = "changes"
+    w.operation.value = "close"  # fills the hole and the crack: gains, in magenta
+    wait_for_result(qtbot, w)
+    expected = morphology(two_labels, "close", radius=1, per_label=True)
+    gained = expected != two_labels
+    assert gained.any() and (expected[gained] != 0).all()
+    prev = w.preview_layer().data
+    np.testing.assert_array_equal(prev != 0, gained)
+    for value in np.unique(prev[gained]):
+        np.testing.assert_allclose(w.preview_layer().colormap.map(value), [1, 0, 1, 1])
+    assert w.run_commit() == gained.sum()
+    np.testing.assert_array_equal(layer.data, expected)
