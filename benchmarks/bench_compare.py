@@ -8,14 +8,11 @@ scaled linearly by the number of pixels (or pixel x object pairs).
 
 from __future__ import annotations
 
-import argparse
-import statistics
-import time
 import warnings
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from _common import interleaved, main_for, row  # also puts the repo on sys.path
 
 from napari_maskclean.core.compare import (
     ConfusionCounter,
@@ -24,43 +21,6 @@ from napari_maskclean.core.compare import (
     confusion_matrix,
     match_objects,
 )
-
-
-def _interleaved(
-    ours: Callable[[], Any], base: Callable[[], Any], repeats: int
-) -> tuple[float, float]:
-    ours()  # warm-up (caches, lazy imports)
-    base()
-    t_ours, t_base = [], []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        ours()
-        t_ours.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        base()
-        t_base.append(time.perf_counter() - t0)
-    return statistics.median(t_ours) * 1e3, statistics.median(t_base) * 1e3
-
-
-def _row(
-    operation: str,
-    size: str,
-    ours_ms: float,
-    baseline: str,
-    base_ms: float,
-    target: str,
-    met: bool | None,
-) -> dict[str, Any]:
-    return {
-        "operation": operation,
-        "size": size,
-        "ours_ms": ours_ms,
-        "baseline": baseline,
-        "baseline_ms": base_ms,
-        "ratio": ours_ms / base_ms if base_ms else float("nan"),
-        "target": target,
-        "met": "-" if met is None else ("yes" if met else "NO"),
-    }
 
 
 def _sklearn_all(t: np.ndarray, p: np.ndarray) -> None:
@@ -109,13 +69,14 @@ def run(quick: bool) -> list[dict[str, Any]]:
     Parameters
     ----------
     quick : bool
-        Smaller images and fewer repeats.
+        2048² instead of 4096² images, 256 instead of 1024 objects per side
+        for ``match_objects``, and fewer repeats.
 
     Returns
     -------
     list of dict
-        Keys ``operation, size, ours_ms, baseline, baseline_ms, ratio,
-        target, met``.
+        One row per timing, as built by ``_common.row`` (keys ``operation,
+        size, ours_ms, baseline, baseline_ms, ratio, target, met``).
     """
     rng = np.random.default_rng(0)
     reps = 5 if quick else 11
@@ -125,13 +86,13 @@ def run(quick: bool) -> list[dict[str, Any]]:
     n = 2048 if quick else 4096
     t = (rng.random((n, n)) < 0.3).astype(np.uint8)
     p = (rng.random((n, n)) < 0.3).astype(np.uint8)
-    ours, base = _interleaved(
+    ours, base = interleaved(
         lambda: binary_metrics(t, p),
         lambda: (np.count_nonzero(t), np.count_nonzero(p)),
         reps,
     )
     rows.append(
-        _row(
+        row(
             f"binary_metrics {n}²",
             f"{n}x{n} uint8",
             ours,
@@ -144,11 +105,11 @@ def run(quick: bool) -> list[dict[str, Any]]:
     c = 512 if quick else 1024
     scale = (n * n) / (c * c)
     tc, pc = t[:c, :c].copy(), p[:c, :c].copy()
-    ours, base = _interleaved(
+    ours, base = interleaved(
         lambda: binary_metrics(t, p), lambda: _sklearn_all(tc, pc), max(3, reps // 3)
     )
     rows.append(
-        _row(
+        row(
             f"binary_metrics {n}²",
             f"{n}x{n} uint8",
             ours,
@@ -169,9 +130,9 @@ def run(quick: bool) -> list[dict[str, Any]]:
 
         skm.confusion_matrix(t10c, p10c)
 
-    ours, base = _interleaved(lambda: confusion_matrix(t10, p10), sk_cm, max(3, reps // 3))
+    ours, base = interleaved(lambda: confusion_matrix(t10, p10), sk_cm, max(3, reps // 3))
     rows.append(
-        _row(
+        row(
             f"confusion_matrix 10 classes {n}²",
             f"{n}x{n} uint8",
             ours,
@@ -187,9 +148,9 @@ def run(quick: bool) -> list[dict[str, Any]]:
         tb, pb = t != 0, p != 0
         return np.select([tb & pb, ~tb & pb, tb & ~pb], [1, 2, 3], 0).astype(np.uint8)
 
-    ours, base = _interleaved(lambda: confusion_map(t, p), select_map, reps)
+    ours, base = interleaved(lambda: confusion_map(t, p), select_map, reps)
     rows.append(
-        _row(
+        row(
             f"confusion_map {n}²",
             f"{n}x{n} uint8",
             ours,
@@ -218,9 +179,9 @@ def run(quick: bool) -> list[dict[str, Any]]:
         state["i"] ^= 1
         counter.update(region, pred_region=painted[state["i"]])
 
-    ours, base = _interleaved(brush, lambda: binary_metrics(tm, pm), reps * 3)
+    ours, base = interleaved(brush, lambda: binary_metrics(tm, pm), reps * 3)
     rows.append(
-        _row(
+        row(
             "ConfusionCounter update 40-px stroke",
             f"{m}x{m}, bbox {box}x{box}",
             ours,
@@ -241,14 +202,14 @@ def run(quick: bool) -> list[dict[str, Any]]:
     tids = np.unique(lt[lt > 0])[:k]
     pids = np.unique(lp[lp > 0])[:k]
     pair_scale = (n_obj / k) ** 2
-    ours, base = _interleaved(
+    ours, base = interleaved(
         lambda: match_objects(lt, lp),
         lambda: _naive_pairs(lt, lp, tids, pids),
         max(3, reps // 2),
     )
     side = n_side * cell
     rows.append(
-        _row(
+        row(
             f"match_objects {n_obj} objects per side",
             f"{side}x{side} int32",
             ours,
@@ -261,39 +222,5 @@ def run(quick: bool) -> list[dict[str, Any]]:
     return rows
 
 
-def format_table(rows: list[dict[str, Any]]) -> str:
-    """Format rows as a markdown table.
-
-    Parameters
-    ----------
-    rows : list of dict
-        Output of :func:`run`.
-
-    Returns
-    -------
-    str
-        The markdown table.
-    """
-    head = (
-        "| operation | size | ours (ms) | baseline | baseline (ms) | ratio | target | met |\n"
-        "|---|---|---:|---|---:|---:|---|---|"
-    )
-    lines = [head]
-    for r in rows:
-        lines.append(
-            f"| {r['operation']} | {r['size']} | {r['ours_ms']:.2f} | {r['baseline']} "
-            f"| {r['baseline_ms']:.2f} | {r['ratio']:.3g} | {r['target']} | {r['met']} |"
-        )
-    return "\n".join(lines)
-
-
-def main() -> None:
-    """Command-line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smaller, faster run")
-    args = parser.parse_args()
-    print(format_table(run(args.quick)))  # noqa: T201
-
-
 if __name__ == "__main__":
-    main()
+    main_for(run, __doc__)

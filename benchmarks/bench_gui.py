@@ -45,8 +45,14 @@ def _latency(app, widget, change, repeats):
 def _row(*, operation, size, ours_ms, target, met):
     updated, drawn = ours_ms
     limit = float(target.split()[1])
-    return dict(operation=operation, size=size, ours_ms=updated, drawn_ms=drawn,
-                target=target, met=updated <= limit)
+    return dict(
+        operation=operation,
+        size=size,
+        ours_ms=updated,
+        drawn_ms=drawn,
+        target=target,
+        met=updated <= limit,
+    )
 
 
 def run(quick: bool = False) -> list[dict]:
@@ -69,22 +75,44 @@ def run(quick: bool = False) -> list[dict]:
         _, w = viewer.window.add_plugin_dock_widget("napari-maskclean", "Threshold")
         w.method.value = "manual"
         ms = _latency(app, w, lambda i: setattr(w.level, "value", 60.0 + 5 * (i % 10)), repeats)
-        rows.append(_row(operation="Threshold: level change -> preview", size=f"{size}²",
-                         ours_ms=ms, target="<= 150 ms", met=None))
+        rows.append(
+            _row(
+                operation="Threshold: level change -> preview",
+                size=f"{size}²",
+                ours_ms=ms,
+                target="<= 150 ms",
+                met=None,
+            )
+        )
         w.method.value = "otsu"
         w.prefilter.value = "median"
-        ms = _latency(app, w, lambda i: setattr(w.prefilter_size, "value", 3 + 2 * (i % 2)),
-                      repeats)
-        rows.append(_row(operation="Threshold: median size change (median+Otsu)",
-                         size=f"{size}²", ours_ms=ms, target="<= 150 ms", met=None))
+        ms = _latency(
+            app, w, lambda i: setattr(w.prefilter_size, "value", 3 + 2 * (i % 2)), repeats
+        )
+        rows.append(
+            _row(
+                operation="Threshold: median size change (median+Otsu)",
+                size=f"{size}²",
+                ours_ms=ms,
+                target="<= 150 ms",
+                met=None,
+            )
+        )
         w.close_down()
 
         _, m = viewer.window.add_plugin_dock_widget("napari-maskclean", "Morphology")
         m.labels.value = labels
         m.operation.value = "close"
         ms = _latency(app, m, lambda i: setattr(m.radius, "value", 1 + (i % 3)), repeats)
-        rows.append(_row(operation="Morphology: radius change (per-label close)",
-                         size=f"{size}²", ours_ms=ms, target="<= 150 ms", met=None))
+        rows.append(
+            _row(
+                operation="Morphology: radius change (per-label close)",
+                size=f"{size}²",
+                ours_ms=ms,
+                target="<= 150 ms",
+                met=None,
+            )
+        )
         m.close_down()
 
         try:
@@ -97,15 +125,28 @@ def run(quick: bool = False) -> list[dict]:
             rng = np.random.default_rng(0)
             pts = rng.integers(0, size, size=(repeats + 10, 2))
             ms = _latency(app, r, lambda i: r.click(tuple(pts[i])), repeats)
-            rows.append(_row(operation="Region growing: click -> region shown", size=f"{size}²",
-                             ours_ms=ms, target="<= 100 ms", met=None))
+            rows.append(
+                _row(
+                    operation="Region growing: click -> region shown",
+                    size=f"{size}²",
+                    ours_ms=ms,
+                    target="<= 100 ms",
+                    met=None,
+                )
+            )
             r.clear_seeds()
             for p in pts[:10]:
                 r.click(tuple(p))
-            ms = _latency(app, r, lambda i: setattr(r.tolerance, "value", 4.0 + (i % 4)),
-                          repeats)
-            rows.append(_row(operation="Region growing: tolerance change, 10 seeds",
-                             size=f"{size}²", ours_ms=ms, target="<= 150 ms", met=None))
+            ms = _latency(app, r, lambda i: setattr(r.tolerance, "value", 4.0 + (i % 4)), repeats)
+            rows.append(
+                _row(
+                    operation="Region growing: tolerance change, 10 seeds",
+                    size=f"{size}²",
+                    ours_ms=ms,
+                    target="<= 150 ms",
+                    met=None,
+                )
+            )
             r.close_down()
     finally:
         viewer.close()
@@ -118,12 +159,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="1024² and fewer repeats")
     args = parser.parse_args()
     rows = run(args.quick)
-    print("| operation | size | preview updated (ms) | incl. next frame drawn (ms) | target |"
-          " met |")
+    print(
+        "| operation | size | preview updated (ms) | incl. next frame drawn (ms) | target | met |"
+    )
     print("|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['operation']} | {r['size']} | {r['ours_ms']:.1f} | {r['drawn_ms']:.1f} | "
-              f"{r['target']} | {'yes' if r['met'] else 'NO'} |")
+        print(
+            f"| {r['operation']} | {r['size']} | {r['ours_ms']:.1f} | {r['drawn_ms']:.1f} | "
+            f"{r['target']} | {'yes' if r['met'] else 'NO'} |"
+        )
 
 
 if __name__ == "__main__":

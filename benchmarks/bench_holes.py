@@ -21,59 +21,17 @@ Rows:
 
 from __future__ import annotations
 
-import argparse
 import statistics
-import sys
 import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
+from _common import interleaved, main_for, row  # also puts the repo on sys.path
 from scipy import ndimage as ndi
 from scipy.spatial import KDTree
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from napari_maskclean.core.holes import fill_nearest, nearest_valid_indices  # noqa: E402
-
-
-def _interleaved(
-    ours: Callable[[], Any], base: Callable[[], Any], repeats: int
-) -> tuple[float, float]:
-    ours()  # warm-up: numba cache load, page faults, lazy imports
-    base()
-    t_ours, t_base = [], []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        ours()
-        t_ours.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        base()
-        t_base.append(time.perf_counter() - t0)
-    return statistics.median(t_ours) * 1e3, statistics.median(t_base) * 1e3
-
-
-def _row(
-    operation: str,
-    size: str,
-    ours_ms: float,
-    baseline: str,
-    base_ms: float,
-    target: str,
-    met: bool | None,
-) -> dict[str, Any]:
-    return {
-        "operation": operation,
-        "size": size,
-        "ours_ms": ours_ms,
-        "baseline": baseline,
-        "baseline_ms": base_ms,
-        "ratio": ours_ms / base_ms if base_ms else float("nan"),
-        "target": target,
-        "met": "-" if met is None else ("yes" if met else "NO"),
-    }
+from napari_maskclean.core.holes import fill_nearest, nearest_valid_indices
 
 
 def _test_labels(shape: tuple[int, ...], seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -176,9 +134,9 @@ def run(quick: bool) -> list[dict[str, Any]]:
 
     labels, invalid = _test_labels((n2, n2))
     assert _check_exact(labels, invalid)
-    ours, base = _interleaved(lambda: fill_nearest(labels), lambda: _scipy_fill(labels), reps)
+    ours, base = interleaved(lambda: fill_nearest(labels), lambda: _scipy_fill(labels), reps)
     rows.append(
-        _row(
+        row(
             f"fill_nearest {n2}² 20% invalid",
             f"{n2}x{n2} int32",
             ours,
@@ -190,11 +148,11 @@ def run(quick: bool) -> list[dict[str, Any]]:
     )
 
     vol, _ = _test_labels((n3, n3, n3))
-    ours3, base3 = _interleaved(
+    ours3, base3 = interleaved(
         lambda: fill_nearest(vol), lambda: _scipy_fill(vol), 2 if quick else 3
     )
     rows.append(
-        _row(
+        row(
             f"fill_nearest {n3}³ 20% invalid",
             f"{n3}x{n3}x{n3} int32",
             ours3,
@@ -211,6 +169,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
     small_lab, _ = _test_labels((256, 256), seed=2)
     small_rgb = palette[small_lab]
     big_rgb = palette[labels]
+    fill_nearest(big_rgb, invalid=[0, 0, 0], channel_axis=-1)  # warm-up (numba, imports)
     t_seed = []
     t_ours = []
     for _ in range(1 if quick else 3):
@@ -223,7 +182,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
     seed_ms = statistics.median(t_seed) * 1e3 * (n2 * n2) / (256 * 256)
     ours_rgb = statistics.median(t_ours) * 1e3
     rows.append(
-        _row(
+        row(
             f"fill_nearest RGB {n2}² 20% invalid",
             f"{n2}x{n2}x3 uint8",
             ours_rgb,
@@ -234,10 +193,10 @@ def run(quick: bool) -> list[dict[str, Any]]:
         )
     )
 
-    ours_cv, base_cv = _interleaved(lambda: fill_nearest(labels), lambda: _cv2_fill(labels), reps)
+    ours_cv, base_cv = interleaved(lambda: fill_nearest(labels), lambda: _cv2_fill(labels), reps)
     err = _cv2_max_error(labels)
     rows.append(
-        _row(
+        row(
             f"fill_nearest {n2}² vs OpenCV (info)",
             f"{n2}x{n2} int32",
             ours_cv,
@@ -250,39 +209,5 @@ def run(quick: bool) -> list[dict[str, Any]]:
     return rows
 
 
-def format_table(rows: list[dict[str, Any]]) -> str:
-    """Format rows as a markdown table.
-
-    Parameters
-    ----------
-    rows : list of dict
-        Output of :func:`run`.
-
-    Returns
-    -------
-    str
-        The markdown table.
-    """
-    head = (
-        "| operation | size | ours (ms) | baseline | baseline (ms) | ratio | target | met |\n"
-        "|---|---|---:|---|---:|---:|---|---|"
-    )
-    lines = [head]
-    for r in rows:
-        lines.append(
-            f"| {r['operation']} | {r['size']} | {r['ours_ms']:.2f} | {r['baseline']} "
-            f"| {r['baseline_ms']:.2f} | {r['ratio']:.3g} | {r['target']} | {r['met']} |"
-        )
-    return "\n".join(lines)
-
-
-def main() -> None:
-    """Command-line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smaller images, fewer repeats")
-    args = parser.parse_args()
-    sys.stdout.write(format_table(run(args.quick)) + "\n")
-
-
 if __name__ == "__main__":
-    main()
+    main_for(run, __doc__)

@@ -7,37 +7,13 @@ in one process, after a warm-up call of each.
 
 from __future__ import annotations
 
-import argparse
-import statistics
-import sys
-import time
-from collections.abc import Callable
-from pathlib import Path
-
 import cv2
 import numpy as np
 import scipy.ndimage as ndi
+from _common import interleaved, main_for, row  # also puts the repo on sys.path
 from skimage.morphology import ball, disk
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from napari_maskclean.core.morphology import morphology  # noqa: E402
-
-
-def _interleaved(
-    ours: Callable[[], object], base: Callable[[], object], repeats: int
-) -> tuple[float, float]:
-    ours()
-    base()
-    t_ours, t_base = [], []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        ours()
-        t_ours.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        base()
-        t_base.append(time.perf_counter() - t0)
-    return statistics.median(t_ours) * 1e3, statistics.median(t_base) * 1e3
+from napari_maskclean.core.morphology import morphology
 
 
 def _blob_mask(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
@@ -87,19 +63,6 @@ def _full_image_close(lab: np.ndarray, r: int, labels: list[int]) -> np.ndarray:
     return out
 
 
-def _row(op, size, ours, base_name, base, target, met) -> dict:
-    return {
-        "operation": op,
-        "size": size,
-        "ours_ms": round(ours, 2),
-        "baseline": base_name,
-        "baseline_ms": round(base, 2),
-        "ratio": round(ours / base, 4),
-        "target": target,
-        "met": met,
-    }
-
-
 def run(quick: bool) -> list[dict]:
     """Time the operations; return one dict per table row."""
     rng = np.random.default_rng(0)
@@ -113,13 +76,13 @@ def run(quick: bool) -> list[dict]:
         morphology(m, "close", radius=15),
         cv2.morphologyEx(m.view(np.uint8), cv2.MORPH_CLOSE, fp15).view(bool),
     )
-    ours, base = _interleaved(
+    ours, base = interleaved(
         lambda: morphology(m, "close", radius=15),
         lambda: cv2.morphologyEx(m.view(np.uint8), cv2.MORPH_CLOSE, fp15),
         repeats,
     )
     rows.append(
-        _row(
+        row(
             "binary close r15",
             "2048²",
             ours,
@@ -133,13 +96,13 @@ def run(quick: bool) -> list[dict]:
     # 2. per-label closing radius 3, 200 labels, vs bbox + cv2 loop
     lab = _label_image(rng, 2048, 200)
     np.testing.assert_array_equal(morphology(lab, "close", radius=3), _bbox_cv2_close(lab, 3))
-    ours, base = _interleaved(
+    ours, base = interleaved(
         lambda: morphology(lab, "close", radius=3),
         lambda: _bbox_cv2_close(lab, 3),
         repeats,
     )
     rows.append(
-        _row(
+        row(
             "per-label close r3, 200 labels",
             "2048²",
             ours,
@@ -153,14 +116,14 @@ def run(quick: bool) -> list[dict]:
     # 3. same vs a full-image closing per label: timed on a subset, extrapolated
     n_sub = 10 if quick else 20
     subset = list(range(1, n_sub + 1))
-    ours, base_sub = _interleaved(
+    ours, base_sub = interleaved(
         lambda: morphology(lab, "close", radius=3),
         lambda: _full_image_close(lab, 3, subset),
         max(repeats // 3, 2),
     )
     base = base_sub * 200 / n_sub
     rows.append(
-        _row(
+        row(
             "per-label close r3, 200 labels",
             "2048²",
             ours,
@@ -175,47 +138,24 @@ def run(quick: bool) -> list[dict]:
     n3 = 128 if quick else 256
     vol = _blob_mask(rng, (n3, n3, n3))
     b3 = ball(3)
-    ours, base = _interleaved(
+    ours, base = interleaved(
         lambda: morphology(vol, "close", radius=3),
         lambda: ndi.binary_closing(vol, b3),
         max(repeats // 3, 2),
     )
     rows.append(
-        _row(
+        row(
             "binary close r3 (ball)",
             f"{n3}³",
             ours,
             "scipy.ndimage.binary_closing",
             base,
             "informational",
-            "n/a",
+            None,
         )
     )
     return rows
 
 
-def to_markdown(rows: list[dict]) -> str:
-    """Format rows as the shared markdown table."""
-    lines = [
-        "| operation | size | ours (ms) | baseline | baseline (ms) | ratio | target | met |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        met = r["met"] if isinstance(r["met"], str) else ("yes" if r["met"] else "NO")
-        lines.append(
-            f"| {r['operation']} | {r['size']} | {r['ours_ms']:.1f} | {r['baseline']} | "
-            f"{r['baseline_ms']:.1f} | {r['ratio']:.3g} | {r['target']} | {met} |"
-        )
-    return "\n".join(lines)
-
-
-def main() -> None:
-    """Command-line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer repeats, smaller 3D volume")
-    args = parser.parse_args()
-    sys.stdout.write(to_markdown(run(args.quick)) + "\n")
-
-
 if __name__ == "__main__":
-    main()
+    main_for(run, __doc__)

@@ -12,59 +12,15 @@ Baselines: ``cv2.floodFill`` with a fixed range, mask only, 4-connectivity
 
 from __future__ import annotations
 
-import argparse
-import statistics
-import sys
-import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
+from _common import interleaved, main_for, row  # also puts the repo on sys.path
 from scipy import ndimage as ndi
 from skimage.segmentation import flood
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from napari_maskclean.core.region import RegionGrower, flood_mask, region_grow  # noqa: E402
-
-
-def _interleaved(
-    ours: Callable[[], object], base: Callable[[], object], repeats: int
-) -> tuple[float, float]:
-    ours()
-    base()
-    t_ours, t_base = [], []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        ours()
-        t_ours.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        base()
-        t_base.append(time.perf_counter() - t0)
-    return statistics.median(t_ours) * 1e3, statistics.median(t_base) * 1e3
-
-
-def _row(
-    operation: str,
-    size: str,
-    ours_ms: float,
-    baseline: str,
-    base_ms: float,
-    target: str,
-    met: bool | None,
-) -> dict[str, Any]:
-    return {
-        "operation": operation,
-        "size": size,
-        "ours_ms": ours_ms,
-        "baseline": baseline,
-        "baseline_ms": base_ms,
-        "ratio": ours_ms / base_ms if base_ms else float("nan"),
-        "target": target,
-        "met": "-" if met is None else ("yes" if met else "NO"),
-    }
+from napari_maskclean.core.region import RegionGrower, flood_mask, region_grow
 
 
 def _blobs(shape: tuple[int, ...], sigma: float, seed: int) -> np.ndarray:
@@ -96,13 +52,15 @@ def run(quick: bool) -> list[dict[str, Any]]:
     Parameters
     ----------
     quick : bool
-        Smaller images and fewer repeats.
+        1024² instead of 2048² images, 128³ instead of 256³ volumes, and
+        fewer repeats.
 
     Returns
     -------
     list of dict
-        One dict per table row with keys ``operation``, ``size``, ``ours_ms``,
-        ``baseline``, ``baseline_ms``, ``ratio``, ``target``, ``met``.
+        One row per timing, as built by ``_common.row`` (keys ``operation``,
+        ``size``, ``ours_ms``, ``baseline``, ``baseline_ms``, ``ratio``,
+        ``target``, ``met``).
     """
     n2 = 1024 if quick else 2048
     n3 = 128 if quick else 256
@@ -129,11 +87,11 @@ def run(quick: bool) -> list[dict[str, Any]]:
 
     ours = flood_mask(im, [list(seed)], tolerance=tol)
     frac = ours.mean()
-    t_ours, t_base = _interleaved(
+    t_ours, t_base = interleaved(
         lambda: flood_mask(im, [list(seed)], tolerance=tol), cv2_flood, rep2
     )
     rows.append(
-        _row(
+        row(
             f"flood 1 seed {n2}² uint8 ({frac:.0%} filled)",
             f"{n2}x{n2}",
             t_ours,
@@ -146,13 +104,13 @@ def run(quick: bool) -> list[dict[str, Any]]:
 
     # -- one seed, 2D float32: the numba kernel against skimage -------------
     imf = im.astype(np.float32)
-    t_ours, t_base = _interleaved(
+    t_ours, t_base = interleaved(
         lambda: flood_mask(imf, [list(seed)], tolerance=tol),
         lambda: flood(imf, seed, tolerance=tol, connectivity=1),
         rep2,
     )
     rows.append(
-        _row(
+        row(
             f"flood 1 seed {n2}² float32 ({frac:.0%} filled)",
             f"{n2}x{n2}",
             t_ours,
@@ -167,13 +125,13 @@ def run(quick: bool) -> list[dict[str, Any]]:
     vol = _blobs((n3, n3, n3), 4, 1)
     seed3 = (n3 // 2,) * 3
     frac3 = flood_mask(vol, [list(seed3)], tolerance=tol).mean()
-    t_ours, t_base = _interleaved(
+    t_ours, t_base = interleaved(
         lambda: flood_mask(vol, [list(seed3)], tolerance=tol),
         lambda: flood(vol, seed3, tolerance=tol, connectivity=1),
         rep3,
     )
     rows.append(
-        _row(
+        row(
             f"flood 1 seed {n3}³ uint8 ({frac3:.0%} filled)",
             f"{n3}x{n3}x{n3}",
             t_ours,
@@ -200,13 +158,13 @@ def run(quick: bool) -> list[dict[str, Any]]:
             for s in seeds:
                 flood(image, tuple(s), tolerance=t, connectivity=1)
 
-        t_ours, t_base = _interleaved(
+        t_ours, t_base = interleaved(
             lambda image=image, seeds=seeds, t=t: region_grow(image, seeds, tolerance=t),
             base,
             max(3, rep2 // 2),
         )
         rows.append(
-            _row(
+            row(
                 f"region_grow 10 seeds {n2}² ({name}; {cover:.0%} covered)",
                 f"{n2}x{n2}",
                 t_ours,
@@ -221,13 +179,13 @@ def run(quick: bool) -> list[dict[str, Any]]:
     image, t = im, 10
     grown = RegionGrower(image, tolerance=t).add_seeds(blob_seeds)
     extra = [[n2 // 3, n2 // 2]]
-    t_ours, t_base = _interleaved(
+    t_ours, t_base = interleaved(
         lambda: grown.add_seeds(extra).labels(),
         lambda: region_grow(image, blob_seeds + extra, tolerance=t),
         max(3, rep2 // 2),
     )
     rows.append(
-        _row(
+        row(
             f"click: 11th seed added to 10 grown, {n2}² (landscape, tol 10)",
             f"{n2}x{n2}",
             t_ours,
@@ -240,39 +198,5 @@ def run(quick: bool) -> list[dict[str, Any]]:
     return rows
 
 
-def format_table(rows: list[dict[str, Any]]) -> str:
-    """Format rows as a markdown table.
-
-    Parameters
-    ----------
-    rows : list of dict
-        Output of :func:`run`.
-
-    Returns
-    -------
-    str
-        The markdown table.
-    """
-    head = (
-        "| operation | size | ours (ms) | baseline | baseline (ms) | ratio | target | met |\n"
-        "|---|---|---:|---|---:|---:|---|---|"
-    )
-    lines = [head]
-    for r in rows:
-        lines.append(
-            f"| {r['operation']} | {r['size']} | {r['ours_ms']:.2f} | {r['baseline']} "
-            f"| {r['baseline_ms']:.2f} | {r['ratio']:.3g} | {r['target']} | {r['met']} |"
-        )
-    return "\n".join(lines)
-
-
-def main() -> None:
-    """Command-line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smaller, faster run")
-    args = parser.parse_args()
-    print(format_table(run(args.quick)))  # noqa: T201
-
-
 if __name__ == "__main__":
-    main()
+    main_for(run, __doc__)

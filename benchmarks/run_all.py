@@ -6,35 +6,24 @@ display and runs separately: ``xvfb-run -a python benchmarks/bench_gui.py``.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _common import HEADER, format_row, quick_flag  # noqa: E402
+
 MODULES = ("bench_threshold", "bench_morphology", "bench_region", "bench_holes", "bench_compare")
 
 
-def _met(value) -> str:
-    if value is None or value == "-":
-        return "-"
-    if isinstance(value, str):
-        return value
-    return "yes" if value else "NO"
-
-
 def main() -> None:
-    """Print the combined table."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
-    args = parser.parse_args()
-    sys.path.insert(0, str(Path(__file__).parent))
-    print("| operation | size | ours (ms) | baseline | baseline (ms) | ratio | target | met |")
-    print("|---|---|---:|---|---:|---:|---|---|")
+    """Print the combined table, one row as soon as it is measured."""
+    quick = quick_flag(__doc__)
+    print(HEADER, flush=True)
     for name in MODULES:
-        for r in importlib.import_module(name).run(args.quick):
-            print(f"| {r['operation']} | {r['size']} | {float(r['ours_ms']):.2f} | "
-                  f"{r['baseline']} | {float(r['baseline_ms']):.2f} | {float(r['ratio']):.3g} | "
-                  f"{r['target']} | {_met(r['met'])} |", flush=True)
+        for r in importlib.import_module(name).run(quick):
+            print(format_row(r), flush=True)
 
 
 if __name__ == "__main__":
