@@ -175,6 +175,25 @@ def run(quick: bool) -> list[dict[str, Any]]:
             )
         )
 
+    # -- the same worst case on one thread: what the parallel split gains ------
+    name, image, seeds, t = cases[-1]
+    t_ours, t_base = interleaved(
+        lambda: region_grow(image, seeds, tolerance=t),
+        lambda: region_grow(image, seeds, tolerance=t, threads=1),
+        max(3, rep2 // 2),
+    )
+    rows.append(
+        row(
+            f"region_grow 10 seeds {n2}² ({name}), default threads",
+            f"{n2}x{n2}",
+            t_ours,
+            "region_grow threads=1",
+            t_base,
+            "informational",
+            None,
+        )
+    )
+
     # -- a click: the 11th seed added to 10 grown ones (what the widget does) --
     image, t = im, 10
     grown = RegionGrower(image, tolerance=t).add_seeds(blob_seeds)

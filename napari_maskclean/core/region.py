@@ -22,7 +22,10 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -35,6 +38,8 @@ from scipy import ndimage as ndi
 __all__ = ["RegionGrower", "flood_mask", "region_grow"]
 
 _INT32_MAX = int(np.iinfo(np.int32).max)
+#: Below this many pixels, growing seeds on several threads costs more than it saves.
+_PARALLEL_MIN_PIXELS = 256 * 256
 _STACK_START = 4096  # initial span-stack size of the scan-line kernel (it grows as needed)
 
 
@@ -74,6 +79,40 @@ def _claim_run(owner, seeds, index, coords, line, left, right):  # pragma: no co
             sx_old = seeds[o - 1, nd]
         if part_new + (q - sx) * (q - sx) < part_old + (q - sx_old) * (q - sx_old):
             owner[line, q] = index + 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _merge_claims(dst, src, seeds, lines, lstride, x0, x1):  # pragma: no cover - compiled
+    """Merge the claims ``src`` into ``dst`` (owner arrays seen as (lines, width)).
+
+    Only the pixels ``x0..x1`` of the given ``lines`` are visited. A pixel goes
+    to the seed with the smaller squared distance, ties to the smaller seed
+    index: the nearest-seed rule, so the result does not depend on how the
+    seeds were split between the arrays. ``lstride`` decomposes a line number
+    into its leading coordinates.
+    """
+    nd = lstride.shape[0]
+    for line in lines:
+        for q in range(x0, x1 + 1):
+            s = src[line, q]
+            if s == 0:
+                continue
+            d = dst[line, q]
+            if d == 0:
+                dst[line, q] = s
+                continue
+            if d == s:
+                continue
+            ds = (q - seeds[s - 1, nd]) ** 2
+            dd = (q - seeds[d - 1, nd]) ** 2
+            rem = line
+            for k in range(nd):
+                c = rem // lstride[k]
+                rem -= c * lstride[k]
+                ds += (c - seeds[s - 1, k]) ** 2
+                dd += (c - seeds[d - 1, k]) ** 2
+            if ds < dd or (ds == dd and s < d):
+                dst[line, q] = s
 
 
 @numba.njit(cache=True, nogil=True)
@@ -743,6 +782,7 @@ def region_grow(
     relative: bool = False,
     smooth_sigma: float = 0.0,
     channel_axis: int | None = None,
+    threads: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> NDArray[np.int32]:
     """Grow one labelled region per seed; return only the new regions.
@@ -782,8 +822,11 @@ def region_grow(
         Grow on a Gaussian-smoothed copy when > 0.
     channel_axis : int or None, optional
         The channel axis of a multichannel image, or None.
+    threads : int, optional
+        Threads to grow seeds on (each grows a share of the seeds; the result is
+        the same for any number). Default: the usable CPUs, at most 4.
     progress : callable, optional
-        Called as ``progress(done, total)`` after each seed.
+        Called as ``progress(done, total)`` after each seed (from any thread).
 
     Returns
     -------
@@ -812,7 +855,8 @@ def region_grow(
     ``mask=labels != 0`` unless ``overwrite``). Where a nearer seed's region cuts
     through, a seed's labelled pixels may be disconnected. The work is one flood
     per seed (the compiled kernel, applying the rule in the same pass), so the
-    time grows with the summed size of the regions.
+    time grows with the summed size of the regions; on images of 256² pixels
+    or more the seeds are shared among ``threads`` threads.
 
     Examples
     --------
@@ -842,6 +886,7 @@ def region_grow(
         relative=relative,
         smooth_sigma=smooth_sigma,
         channel_axis=channel_axis,
+        threads=threads,
     )
     return grower.add_seeds(seeds, progress=progress).labels(seed_labels)
 
@@ -858,7 +903,7 @@ class RegionGrower:
 
     Parameters
     ----------
-    image, tolerance, labels, overwrite, connectivity, relative, smooth_sigma, channel_axis
+    image, tolerance, labels, overwrite, connectivity, relative, smooth_sigma, channel_axis, threads
         As in :func:`region_grow`; checked (and the image smoothed) once.
 
     Examples
@@ -888,7 +933,9 @@ class RegionGrower:
         relative: bool = False,
         smooth_sigma: float = 0.0,
         channel_axis: int | None = None,
+        threads: int | None = None,
     ) -> None:
+        self._threads = _check_threads(threads)
         self._work = _prepare(
             image,
             tolerance=tolerance,
@@ -945,17 +992,68 @@ class RegionGrower:
         out.seeds = self.seeds + new
         if not new:
             return out
-        owner = (np.zeros(self.shape, dtype=np.int32) if self._owner is None
-                 else self._owner.copy())
         seed_coords = np.array(out.seeds, dtype=np.int64)
+        start = len(self.seeds)
+        indices = list(range(start, len(out.seeds)))
+        done = [0]
+        lock = threading.Lock()
+
+        def tick() -> None:
+            if progress is not None:
+                with lock:
+                    done[0] += 1
+                    progress(done[0], len(new))
+
+        # Seeds are independent floods, so the new ones can be grown on several
+        # threads (the kernel releases the GIL), each claiming into its own owner
+        # array; the claims are then merged by the same (distance, index) rule.
+        # Threads take the next seed when done (flood sizes vary a lot), so each
+        # still grows its seeds in index order, as the tie rule needs.
+        n_threads = min(self._threads, len(new))
+        if n_threads < 2 or math.prod(self.shape) < _PARALLEL_MIN_PIXELS:
+            owner = self._copy_owner()
+            self._grow_seeds(iter(indices), owner, seed_coords, tick)
+            out._owner = owner
+            return out
+        queue = _SharedIterator(indices)
+        with ThreadPoolExecutor(max_workers=n_threads - 1) as pool:
+            futures = [pool.submit(self._grow_seeds, queue, None, seed_coords, tick)
+                       for _ in range(n_threads - 1)]
+            owner = self._copy_owner()
+            self._grow_seeds(queue, owner, seed_coords, tick)
+            for future in futures:
+                claims, boxes = future.result()
+                _merge_boxes(owner, claims, seed_coords, boxes)
+        out._owner = owner
+        return out
+
+    def _copy_owner(self) -> NDArray[np.int32]:
+        if self._owner is None:
+            return np.zeros(self.shape, dtype=np.int32)
+        return self._owner.copy()
+
+    def _grow_seeds(
+        self,
+        indices: Iterator[int],
+        owner: NDArray[np.int32] | None,
+        seed_coords: NDArray[np.int64],
+        tick: Callable[[], None],
+    ) -> tuple[NDArray[np.int32], list[tuple[slice, ...]]]:
+        """Flood the seeds ``indices`` in order, claiming into ``owner`` (new if None).
+
+        Returns the owner array and the bounding box of each flood.
+        """
+        if owner is None:
+            owner = np.zeros(self.shape, dtype=np.int32)
         barrier = self._barrier
-        # One work array for all new seeds, reset inside each region's bounding box
-        # (cheaper than a fresh array per seed).
+        # One work array for all seeds of the chunk, reset inside each region's
+        # bounding box (cheaper than a fresh array per seed).
         scratch = (np.zeros(self.shape, dtype=np.uint8) if barrier is None
                    else barrier * np.uint8(2))
         scratch2 = scratch.reshape(-1, self.shape[-1])
-        start = len(self.seeds)
-        for i, seed in enumerate(new, start=start):
+        boxes = []
+        for i in indices:
+            seed = tuple(int(c) for c in seed_coords[i])
             if barrier is None or not barrier[seed]:
                 _check_not_nan(self._work, seed)
                 _, box = _flood_numba(self._work, seed, barrier, owner, seed_coords, i,
@@ -964,10 +1062,9 @@ class RegionGrower:
                     scratch[box] = 0
                 else:
                     scratch[box] = barrier[box] * np.uint8(2)
-            if progress is not None:
-                progress(i + 1 - start, len(new))
-        out._owner = owner
-        return out
+                boxes.append(box)
+            tick()
+        return owner, boxes
 
     def labels(self, seed_labels: Sequence[int] | None = None) -> NDArray[np.int32]:
         """Return the grown regions as labels (see :func:`region_grow`).
@@ -1004,6 +1101,66 @@ class RegionGrower:
         lut = np.zeros(n + 1, dtype=np.int32)
         lut[1:] = values
         return lut[owner]
+
+
+class _SharedIterator:
+    """An iterator that several threads can take items from."""
+
+    def __init__(self, items: Sequence[int]) -> None:
+        self._items = iter(items)
+        self._lock = threading.Lock()
+
+    def __iter__(self) -> _SharedIterator:
+        return self
+
+    def __next__(self) -> int:
+        with self._lock:
+            return next(self._items)
+
+
+def _merge_boxes(
+    dst: NDArray[np.int32],
+    src: NDArray[np.int32],
+    seed_coords: NDArray[np.int64],
+    boxes: list[tuple[slice, ...]],
+) -> None:
+    """Merge the claims of ``src`` into ``dst`` inside the flood boxes of ``src``."""
+    if not boxes:
+        return
+    shape = dst.shape
+    union = tuple(slice(min(b[k].start for b in boxes), max(b[k].stop for b in boxes))
+                  for k in range(len(shape)))
+
+    def size(box: tuple[slice, ...]) -> int:
+        return math.prod(b.stop - b.start for b in box)
+
+    # Merging is idempotent, so overlapping boxes are fine; but when they overlap
+    # a lot, one pass over their union is cheaper.
+    if sum(size(b) for b in boxes) > size(union):
+        boxes = [union]
+    width = shape[-1]
+    lstride = np.ones(len(shape) - 1, dtype=np.int64)
+    for k in range(len(shape) - 3, -1, -1):
+        lstride[k] = lstride[k + 1] * shape[k + 1]
+    dst2, src2 = dst.reshape(-1, width), src.reshape(-1, width)
+    for box in boxes:
+        if size(box) == 0:
+            continue
+        grids = np.meshgrid(*(np.arange(b.start, b.stop) for b in box[:-1]), indexing="ij")
+        lines = (np.ravel_multi_index(tuple(grids), shape[:-1]).ravel().astype(np.int64)
+                 if len(shape) > 1 else np.zeros(1, dtype=np.int64))
+        _merge_claims(dst2, src2, seed_coords, lines, lstride, box[-1].start, box[-1].stop - 1)
+
+
+def _check_threads(threads: Any) -> int:
+    if threads is None:
+        try:
+            return max(1, min(4, len(os.sched_getaffinity(0))))
+        except AttributeError:  # not on Linux
+            return max(1, min(4, os.cpu_count() or 1))
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+    return int(threads)
 
 
 def _check_seed_labels(seed_labels: Any, n: int) -> list[int]:

@@ -1,5 +1,7 @@
 """Tests for napari_maskclean.core.region (seeded region growing)."""
 
+from unittest import mock
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -597,6 +599,46 @@ def test_adding_seeds_to_a_grower_equals_growing_all_at_once(data):
     np.testing.assert_array_equal(first.labels(values[:split]),
                                   region_grow(image, seeds[:split], seed_labels=values[:split],
                                               **kwargs))
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_growing_on_several_threads_equals_one_thread(data):
+    """Seeds split across threads and merged give exactly the one-thread result."""
+    import napari_maskclean.core.region as region_module
+
+    with mock.patch.object(region_module, "_PARALLEL_MIN_PIXELS", 0):  # small images too
+        _check_threads_equal_one_thread(data)
+
+
+def _check_threads_equal_one_thread(data):
+    ndim = data.draw(st.integers(2, 3))
+    shape = tuple(data.draw(st.integers(1, 9)) for _ in range(ndim))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    image = _random_image(rng, shape, np.uint8, levels=data.draw(st.integers(1, 3)))
+    n = data.draw(st.integers(2, 9))
+    seeds = [[data.draw(st.integers(0, s - 1)) for s in shape] for _ in range(n)]
+    labels = (rng.random(shape) < 0.1).astype(np.int32) * 3
+    kwargs = dict(tolerance=data.draw(st.integers(0, 2)), labels=labels,
+                  connectivity=data.draw(st.integers(1, ndim)))
+    split = data.draw(st.integers(0, n - 2))  # some seeds grown before, on one thread
+    one = RegionGrower(image, threads=1, **kwargs).add_seeds(seeds[:split]).add_seeds(seeds[split:])
+    calls = []
+    many = RegionGrower(image, threads=data.draw(st.integers(2, 4)), **kwargs)
+    many = many.add_seeds(seeds[:split]).add_seeds(
+        seeds[split:], progress=lambda done, total: calls.append((done, total)))
+    np.testing.assert_array_equal(many.labels(), one.labels())
+    first_label = 4 if labels.any() else 1
+    np.testing.assert_array_equal(many.labels(), _region_grow_reference(
+        image, seeds, kwargs["tolerance"], list(range(first_label, first_label + n)),
+        labels != 0, connectivity=kwargs["connectivity"]))
+    assert sorted(calls) == [(k, n - split) for k in range(1, n - split + 1)]
+
+
+def test_threads_must_be_a_positive_integer():
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="threads must be a positive integer"):
+            region_grow(IMAGE, [[0, 0]], tolerance=0, threads=bad)
 
 
 def test_region_grow_shared_labels_unite_regions():
