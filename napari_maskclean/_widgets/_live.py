@@ -294,6 +294,7 @@ class LiveWidget(Container):
         self.status = Label(value="")
         self.commit_button = PushButton(text="Commit")
         self.commit_button.clicked.connect(self._commit_clicked)
+        self._adopt_leftovers()
         self._connect(viewer.layers.events.inserted, self._layers_changed)
         self._connect(viewer.layers.events.removed, self._layers_changed)
         self._connect(viewer.dims.events.current_step, self._slice_changed)
@@ -301,6 +302,16 @@ class LiveWidget(Container):
         if self.pause_when_hidden:
             self._visibility_filter = _VisibilityFilter(self)
             self.native.installEventFilter(self._visibility_filter)
+
+    def _adopt_leftovers(self) -> None:
+        """Clean up after an earlier dock of this widget that was closed with its X.
+
+        napari only hides a closed dock (the widget is not destroyed), which hid
+        its preview and seeds: show them again, to be reused by this widget.
+        """
+        for layer in self.viewer.layers:
+            if layer.name in (self.preview_name, f"{SEEDS_PREFIX}{self.title}"):
+                layer.visible = True
 
     # ---- subclass API -----------------------------------------------------------------
     def make_job(self) -> Job | None:

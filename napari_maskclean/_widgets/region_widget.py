@@ -343,9 +343,13 @@ class RegionGrowingWidget(LiveWidget):
             self.target.reset_choices()
             with self.target.changed.blocked():
                 self.target.value = target
+            # The new layer is the barrier from now on: watch its edits (undo,
+            # paint), which must invalidate the cached grower.
+            self._rewatch_sources()
         grown = result.value.labels
         n = write_labels(target, grown, region=job.region, where=grown > 0,
                          preserve_labels=None if not job.params["overwrite"] else False)
+        self._grown = None  # the target changed: the next click grows afresh
         self.clear_seeds()
         return n
 

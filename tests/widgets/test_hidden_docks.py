@@ -80,3 +80,24 @@ def test_hiding_region_growing_turns_clicking_off(tabbed, qtbot):
     qtbot.waitUntil(lambda: region._hidden)
     assert not region.clicking.value
     assert region._on_mouse not in viewer.mouse_drag_callbacks
+
+
+def test_a_dock_closed_and_opened_again_shows_its_preview(make_napari_viewer, qtbot):
+    """napari's close button only hides the dock: the new one must not inherit a hidden preview."""
+    viewer = make_napari_viewer(show=True)
+    labels = np.zeros((64, 64), np.int32)
+    labels[10:30, 10:30] = 1
+    labels[15, 15] = 0
+    viewer.add_labels(labels, name="labels")
+    dock, widget = viewer.window.add_plugin_dock_widget("napari-maskclean", "Morphology")
+    wait_for_result(qtbot, widget)
+    old_preview = widget.preview_layer()
+    assert old_preview.visible
+    viewer.window.remove_dock_widget(dock)  # what the dock's X does
+    qtbot.waitUntil(lambda: widget._hidden or widget._closed)
+    settle(qtbot)
+    _, again = viewer.window.add_plugin_dock_widget("napari-maskclean", "Morphology")
+    again.radius.value = 2
+    wait_for_result(qtbot, again)
+    assert again.preview_layer().visible
+    assert [lay.name for lay in viewer.layers].count(again.preview_name) == 1

@@ -243,3 +243,29 @@ def test_clicks_grow_only_the_new_seed_and_edits_regrow_all(make_napari_viewer, 
     assert wait_for_result(qtbot, w).job.func is _grow
     click(viewer, (25, 25), ("Control",))  # removing a seed too
     assert wait_for_result(qtbot, w).job.func is _grow
+
+
+def test_undo_on_a_new_target_layer_frees_its_pixels_for_the_next_click(
+        make_napari_viewer, qtbot, squares):
+    """After a commit to '(new layer)', edits of that layer reach the cached grower."""
+    viewer = make_napari_viewer()
+    viewer.add_image(squares, name="img")
+    w = dock(viewer)
+    w.clicking.value = True
+    click(viewer, (10, 10))
+    wait_for_result(qtbot, w)
+    assert w.run_commit() > 0
+    target = viewer.layers["img regions"]
+    assert w.target.value is target
+    click(viewer, (40, 50))  # grown with object A in the target as a barrier
+    wait_for_result(qtbot, w)
+    target.undo()  # object A is free again
+    assert not target.data.any()
+    click(viewer, (10, 10), ("Shift",))
+    result = wait_for_result(qtbot, w)
+    params = result.job.params
+    expected = region_grow(squares, params["seeds"], tolerance=params["tolerance"],
+                           relative=params["relative"], seed_labels=params["seed_labels"],
+                           labels=target.data)
+    assert (expected[5:25, 5:25] > 0).all()
+    np.testing.assert_array_equal(w.preview_layer().data, expected)
