@@ -9,11 +9,16 @@ A thin contribution over :mod:`napari_maskclean.io`:
   in ``layer.metadata["palette"]`` (row ``k`` = colour of label ``k``), so that
   the writer can save it back as the same colours;
 * a single-channel integer PNG or TIFF (grey, 16-bit or indexed PNG; any
-  number of TIFF pages) opens as a Labels layer with its values unchanged.
+  number of TIFF pages) that looks like labels opens as a Labels layer with its
+  values unchanged. "Looks like labels": at most two values, or mostly
+  piecewise constant (at least half of the pixels equal their right-hand
+  neighbour, on the first plane). Grey photographs and microscopy images are
+  noisy and fail this test, so napari opens them with its own reader without
+  asking which reader to use.
 
-Anything else (photographs, float images, colour images with more colours,
-folders, several paths) is left to other readers: :func:`get_reader` returns
-None for it and never raises.
+Anything else (photographs, grey images that are not piecewise constant,
+float images, colour images with more colours, folders, several paths) is left
+to other readers: :func:`get_reader` returns None for it and never raises.
 """
 
 from __future__ import annotations
@@ -34,13 +39,32 @@ READER_EXTENSIONS = (".png", ".tif", ".tiff")
 LayerDataTuple = tuple[Any, dict[str, Any], str]
 
 
+#: Fraction of pixels equal to their right-hand neighbour above which a grey
+#: image counts as labels (label images: > 0.9; noisy photographs: < 0.3).
+PIECEWISE_CONSTANT = 0.5
+
+
+def _looks_like_labels(plane: np.ndarray) -> bool:
+    """At most two values, or mostly piecewise constant along rows."""
+    plane = np.asarray(plane)
+    if plane.ndim < 2 or plane.size == 0:
+        return plane.size > 0
+    plane = plane.reshape(-1, plane.shape[-1])[:4096]  # enough rows to decide
+    if plane.shape[-1] > 1 and np.mean(plane[:, 1:] == plane[:, :-1]) >= PIECEWISE_CONSTANT:
+        return True
+    values = np.unique(plane[:: max(1, plane.shape[0] // 64)])  # a binary mask, even noisy?
+    return values.size <= 2 and bool(np.isin(plane, values).all())
+
+
 def _is_label_png(path: Path) -> bool:
-    """Grey (8/16-bit), grey+alpha or indexed PNG: values are labels."""
+    """Grey (8/16-bit), grey+alpha or indexed PNG whose values look like labels."""
     with open(path, "rb") as fh:
         head = fh.read(26)
     if len(head) < 26 or head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
         return False
-    return head[25] in (0, 3, 4)  # colour types: grey, palette, grey + alpha
+    if head[25] not in (0, 3, 4):  # colour types: grey, palette, grey + alpha
+        return False
+    return _looks_like_labels(io.read_mask(path))
 
 
 def _is_label_tiff(path: Path) -> bool:
@@ -55,7 +79,9 @@ def _is_label_tiff(path: Path) -> bool:
         if getattr(page, "samplesperpixel", 1) != 1:
             return False
         dtype = np.dtype(tif.series[0].dtype)
-    return dtype == np.bool_ or np.issubdtype(dtype, np.integer)
+        if dtype == np.bool_:
+            return True
+        return np.issubdtype(dtype, np.integer) and _looks_like_labels(page.asarray())
 
 
 def get_reader(path: str | list[str]) -> Callable[[str], list[LayerDataTuple]] | None:

@@ -56,8 +56,8 @@ def test_rgb_mask_round_trip_in_napari(make_napari_viewer, plugin, sample, tmp_p
 
 @pytest.mark.gui
 def test_label_png_and_tiff_open_as_labels(make_napari_viewer, plugin, tmp_path, rng):
-    lab16 = rng.integers(0, 1000, size=(20, 30)).astype(np.int32)
-    vol = rng.integers(0, 5, size=(4, 20, 30)).astype(np.uint16)
+    lab16 = np.repeat(rng.integers(0, 1000, size=(20, 6)), 5, axis=1).astype(np.int32)
+    vol = np.repeat(rng.integers(0, 5, size=(4, 20, 10)), 3, axis=2).astype(np.uint16)
     png = write_mask(tmp_path / "lab16.png", lab16)
     tif = write_mask(tmp_path / "vol.tif", vol)
     viewer = make_napari_viewer()
@@ -82,13 +82,19 @@ def test_reader_declines_what_it_does_not_handle(tmp_path, rng):
     (tmp_path / "dir.png").mkdir()
     np.save(tmp_path / "a.npy", np.zeros((3, 3), np.int32))
     mask = write_mask(tmp_path / "ok.png", np.zeros((3, 3), np.uint8))
+    grey = rng.integers(0, 256, size=(40, 40), dtype=np.uint8)  # a noisy grey photograph
+    cv2.imwrite(str(tmp_path / "grey.png"), grey)
+    tifffile.imwrite(tmp_path / "grey16.tif", (grey.astype(np.uint16) * 200)[None].repeat(3, 0))
     for path in ["photo.png", "float.tif", "rgb.tif", "broken.png", "dir.png", "a.npy",
-                 "missing.png"]:
+                 "missing.png", "grey.png", "grey16.tif"]:
         assert _reader.get_reader(str(tmp_path / path)) is None, path
     assert _reader.get_reader([str(mask), str(mask)]) is None
     assert _reader.get_reader(None) is None
     assert _reader.get_reader(str(mask)) is _reader.read_labels_layer
     assert _reader.get_reader([str(mask)]) is _reader.read_labels_layer
+    # binary masks count as labels even when they are all specks
+    specks = write_mask(tmp_path / "specks.tif", (grey > 127).astype(np.uint8) * 255)
+    assert _reader.get_reader(str(specks)) is _reader.read_labels_layer
 
 
 def test_reader_rgb_tiff_and_rgba_png(tmp_path, sample):

@@ -96,7 +96,8 @@ class FillWidget(ScopeMixin, LiveWidget):
                     "palettes also merge colours this close.")
         self.palette_source = ComboBox(
             label="palette", choices=_PALETTE, value=_PALETTE[0],
-            tooltip="The colours of the classes: the most frequent colours of the mask, or a "
+            tooltip="The colours of the classes: estimated from the mask (colours of regions, "
+                    "not of specks or anti-aliased edges), or a "
                     "JSON file of [r, g, b] rows (row k = colour of label k).")
         self.palette_file = FileEdit(
             label="palette file", filter="*.json", mode="r",
@@ -275,7 +276,8 @@ class FillWidget(ScopeMixin, LiveWidget):
 
     def _restyle(self, *_args) -> None:
         """Recolour the preview (no recomputation)."""
-        if self.last_result is not None and self.preview_layer() is not None:
+        if (self.last_result is not None and self.preview_layer() is not None
+                and self._job_inputs_alive(self.last_result.job)):
             self.show_result(self.last_result)
 
     def commit(self, result: Result) -> int:
@@ -286,29 +288,48 @@ class FillWidget(ScopeMixin, LiveWidget):
         if not _is_rgb(job.source):
             return write_labels(job.source, result.value, region=job.region,
                                 preserve_labels=False)
-        target = self._labels_for_rgb(job.source, result.value.palette)
+        target, lut = self._labels_for_rgb(job.source, result.value.palette)
         self._last_output = target
-        written = write_labels(target, result.value.labels, region=job.region,
+        written = write_labels(target, lut[result.value.labels], region=job.region,
                                preserve_labels=False)
         # Report the pixels whose colour is cleaned (as previewed), not the labels written.
         return result.extra.n_changed if written or self._created else 0
 
-    def _labels_for_rgb(self, source: Image, palette: np.ndarray) -> Labels:
-        """The '<name> labels' layer for an RGB mask: reused if its palette is the same."""
+    def _labels_for_rgb(self, source: Image, palette: np.ndarray) -> tuple[Labels, np.ndarray]:
+        """The '<name> labels' layer for an RGB mask, and a look-up table into its labels.
+
+        An existing layer is reused (slices of a stack, committed one by one, may
+        have different palettes): colours it does not have yet are appended to
+        its palette, so that a label always means the same colour.
+        """
         self._created = False
         name = f"{source.name} labels"
         shape = source.data.shape[: spatial_ndim(source)]
+        palette = np.asarray(palette, np.uint8)
         for layer in self.viewer.layers:
             old = getattr(layer, "metadata", {}).get("palette")
-            if (isinstance(layer, Labels) and layer.name == name and layer.data.shape == shape
-                    and old is not None and np.array_equal(np.asarray(old), palette)):
-                return layer
+            if not (isinstance(layer, Labels) and layer.name == name
+                    and layer.data.shape == shape and old is not None):
+                continue
+            merged = [tuple(c) for c in np.asarray(old, np.uint8).tolist()]
+            index = {c: k for k, c in enumerate(merged)}
+            lut = np.empty(len(palette), dtype=np.int32)
+            for k, colour in enumerate(map(tuple, palette.tolist())):
+                if colour not in index:
+                    index[colour] = len(merged)
+                    merged.append(colour)
+                lut[k] = index[colour]
+            if len(merged) > len(old):
+                layer.metadata["palette"] = np.array(merged, np.uint8)
+                layer.colormap = DirectLabelColormap(
+                    color_dict=palette_color_dict(layer.metadata["palette"]))
+            return layer, lut
         layer = new_labels_layer(self.viewer, source, name)
-        layer.metadata["palette"] = np.array(palette, np.uint8)
+        layer.metadata["palette"] = palette
         layer.colormap = DirectLabelColormap(color_dict=palette_color_dict(palette))
         layer.opacity = 1.0  # the mask's colours exactly
         self._created = True
-        return layer
+        return layer, np.arange(len(palette), dtype=np.int32)
 
     def run_commit(self) -> int:
         """Commit the current result; say so clearly when there is no mask to commit to."""
@@ -317,9 +338,11 @@ class FillWidget(ScopeMixin, LiveWidget):
                    "Labels layer or an RGB mask.")
             self._report_error(InputError(msg))
             return 0
+        self._last_output = None
         n = super().run_commit()
         layer = self._last_output
-        if _is_rgb(self.target.value) and layer is not None and self.last_error is None:
-            self.status.value = (f"committed to the new layer {layer.name!r} "
-                                 "(Ctrl-Z on it undoes)")
+        if (_is_rgb(self.target.value) and layer is not None and n > 0
+                and self.last_error is None):
+            new = "the new layer" if self._created else "the layer"
+            self.status.value = f"committed to {new} {layer.name!r} (Ctrl-Z on it undoes)"
         return n

@@ -144,7 +144,8 @@ class MorphologyWidget(ScopeMixin, LiveWidget):
 
     def _restyle(self, *_args) -> None:
         """Switch between the changes and the result (no recomputation)."""
-        if self.last_result is not None:
+        if (self.last_result is not None
+                and self._job_inputs_alive(self.last_result.job)):
             self.show_result(self.last_result)
 
     def commit(self, result: Result) -> int:

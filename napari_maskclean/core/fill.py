@@ -520,8 +520,9 @@ def fill_rgb_mask(
         Estimating the palette: ignore colours covering fewer pixels (default
         0.01 % of the pixels).
     palette_max_colors : int, optional
-        Estimating the palette: keep at most this many colours, the most
-        frequent (e.g. the number of classes; default 256).
+        Estimating the palette: keep at most this many colours, the first
+        taken (most interior pixels, then most pixels; see
+        :func:`estimate_palette`), e.g. the number of classes; default 256.
     max_hole_size, max_distance, dilate_invalid, min_island_size, connectivity
         As in :func:`fill_labels`.
     spacing : float or sequence of float, optional

@@ -148,10 +148,10 @@ def test_estimate_palette_keeps_a_speck_class_that_is_no_blend():
         estimate_palette(rgb, min_count=40)
 
 
-def test_estimate_palette_max_colors_keeps_most_frequent(labels):
+def test_estimate_palette_max_colors_keeps_the_biggest_regions(labels):
     rgb = _rgb(labels)
     pal = estimate_palette(rgb, min_count=1, max_colors=2)
-    np.testing.assert_array_equal(pal, PALETTE[:2])  # black and blue cover most
+    np.testing.assert_array_equal(pal, PALETTE[:2])  # black and blue: most interior pixels
 
 
 def test_too_many_colours_is_refused(rng):

@@ -239,6 +239,49 @@ def test_rgb_stack_current_slice(make_napari_viewer, qtbot):
     np.testing.assert_array_equal(viewer.layers["stack"].data, stack)
 
 
+def test_rgb_stack_slices_with_different_colours_share_one_labels_layer(
+        make_napari_viewer, qtbot):
+    """Each slice has its own palette; one layer takes both, a label is one colour."""
+    stack = np.zeros((2, 40, 40, 3), np.uint8)
+    stack[:, 5:20, 5:20] = [255, 0, 0]
+    stack[0, 22:38, 22:38] = [0, 0, 255]  # blue only in slice 0
+    stack[1, 22:38, 22:38] = [0, 255, 0]  # green only in slice 1
+    stack[:, 10, 10] = [128, 0, 0]  # off-palette specks (a red-black blend)
+    viewer = make_napari_viewer()
+    viewer.add_image(stack.copy(), name="stack", rgb=True)
+    w = dock(viewer)
+    for z in (0, 1):
+        viewer.dims.set_current_step(0, z)
+        qtbot.waitUntil(lambda z=z: w.last_result is not None
+                        and w.last_result.job.region == (z,) and w.is_current())
+        assert w.run_commit() > 0
+        assert "the new layer" in w.status.value if z == 0 else "the layer" in w.status.value
+    out = [layer for layer in viewer.layers if layer.name.startswith("stack labels")]
+    assert len(out) == 1
+    palette = np.asarray(out[0].metadata["palette"])
+    rgb = palette[out[0].data]  # the labels, seen in the layer's colours
+    expected = stack.copy()
+    expected[:, 10, 10] = [255, 0, 0]  # the specks take the surrounding red
+    np.testing.assert_array_equal(rgb, expected)
+    out[0].undo()  # the second commit only
+    np.testing.assert_array_equal(palette[out[0].data[0]], expected[0])
+    assert not out[0].data[1].any()
+
+
+def test_rgb_status_says_nothing_was_committed(make_napari_viewer, qtbot):
+    noisy = rgb_mask_sample()["noisy"][:80, :80]
+    viewer = make_napari_viewer()
+    viewer.add_image(noisy.copy(), name="RGB", rgb=True)
+    w = dock(viewer)
+    wait_for_result(qtbot, w)
+    assert w.run_commit() > 0
+    assert "committed to the new layer 'RGB labels'" in w.status.value
+    w.palette_source.value = "load from file"  # and no file chosen
+    qtbot.wait(100)
+    assert w.run_commit() == 0
+    assert "committed" not in w.status.value
+
+
 def test_no_valid_pixel_reports_and_changes_nothing(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
     layer = viewer.add_labels(np.zeros((20, 30), dtype=np.uint8))
