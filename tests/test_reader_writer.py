@@ -84,7 +84,8 @@ def test_reader_declines_what_it_does_not_handle(tmp_path, rng):
     mask = write_mask(tmp_path / "ok.png", np.zeros((3, 3), np.uint8))
     grey = rng.integers(0, 256, size=(40, 40), dtype=np.uint8)  # a noisy grey photograph
     cv2.imwrite(str(tmp_path / "grey.png"), grey)
-    tifffile.imwrite(tmp_path / "grey16.tif", (grey.astype(np.uint16) * 200)[None].repeat(3, 0))
+    tifffile.imwrite(tmp_path / "grey16.tif", (grey.astype(np.uint16) * 200)[None].repeat(3, 0),
+                     photometric="minisblack")
     for path in ["photo.png", "float.tif", "rgb.tif", "broken.png", "dir.png", "a.npy",
                  "missing.png", "grey.png", "grey16.tif"]:
         assert _reader.get_reader(str(tmp_path / path)) is None, path
