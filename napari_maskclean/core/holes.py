@@ -11,7 +11,9 @@ rounding). When several sources are equally near, any one of them is chosen
 (deterministically, but not necessarily the one SciPy would pick).
 
 Work is restricted to the bounding box of the pixels to fill plus what can
-reach them, so cleaning a few specks in a large image is cheap.
+reach them, so cleaning a few specks in a large image is cheap. Each pass is
+split into independent chunks of lines run on several threads
+(:mod:`._parallel`); the result does not depend on the number of threads.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from collections.abc import Callable, Sequence
 import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from ._parallel import run_chunked
 
 __all__ = [
     "fill_nearest",
@@ -40,25 +44,26 @@ ProgressCallback = Callable[[int, int], None]
 # ---------------------------------------------------------------------------
 
 
-@numba.njit(cache=True, error_model="numpy")
-def _scan_first_axis(src, w0, dist, feat):  # pragma: no cover - compiled
+@numba.njit(cache=True, error_model="numpy", nogil=True)
+def _scan_first_axis(src, w0, dist, feat, j0, j1):  # pragma: no cover - compiled
     """Nearest source along axis 0 of a (n0, m) array, for non-source pixels.
 
     Writes the squared distance (``inf`` if the column has no source) and the
-    flat index of that source (-1 if none) at non-source pixels only; entries
-    at source pixels are left untouched and never read.
+    flat index of that source (-1 if none) at non-source pixels only, in the
+    columns ``j0 <= j < j1``; entries at source pixels are left untouched and
+    never read.
     """
     n0, m = src.shape
     last = np.full(m, -1, np.int64)
     for i in range(n0):
-        for j in range(m):
+        for j in range(j0, j1):
             if src[i, j]:
                 last[j] = i
             else:
                 feat[i, j] = last[j]
     nxt = np.full(m, -1, np.int64)
     for i in range(n0 - 1, -1, -1):
-        for j in range(m):
+        for j in range(j0, j1):
             if src[i, j]:
                 nxt[j] = i
                 continue
@@ -81,9 +86,11 @@ def _scan_first_axis(src, w0, dist, feat):  # pragma: no cover - compiled
                 feat[i, j] = s * m + j
 
 
-@numba.njit(cache=True, error_model="numpy")
-def _envelope_axis(src, dist, feat, w):  # pragma: no cover - compiled
+@numba.njit(cache=True, error_model="numpy", nogil=True)
+def _envelope_axis(src, dist, feat, w, o0, o1):  # pragma: no cover - compiled
     """Lower envelope of parabolas along axis 1 of a (outer, n, inner) array.
+
+    Only the outer indices ``o0 <= o < o1`` are processed.
 
     At non-source pixels, ``dist``/``feat`` hold the squared distance to, and
     flat index of, the nearest source found by the previous passes
@@ -100,7 +107,7 @@ def _envelope_axis(src, dist, feat, w):  # pragma: no cover - compiled
     g = np.empty(n, np.float64)
     f = np.empty(n, np.int64)
     inv_w = 1.0 / w
-    for o in range(n_out):
+    for o in range(o0, o1):
         for ii in range(n_in):
             q = 0
             while q < n:
@@ -154,18 +161,19 @@ def _envelope_axis(src, dist, feat, w):  # pragma: no cover - compiled
                     feat[o, t, ii] = f[r]
 
 
-@numba.njit(cache=True, error_model="numpy")
-def _gather_targets(targets, feat, dist, max_dist, lo, full, out):  # pragma: no cover
+@numba.njit(cache=True, error_model="numpy", nogil=True)
+def _gather_targets(targets, feat, dist, max_dist, lo, full, out, r0, r1):  # pragma: no cover
     """``out[t] = out[nearest source of t]`` for the targets of a crop.
 
     ``targets``/``feat``/``dist`` are (a, b, c) arrays over the crop (feature
     indices flat in the crop), ``lo`` the crop offset in the full image of
     shape ``full`` (both length 3) and ``out`` the full image as
-    (pixels, channels). Targets without a source, or farther than
+    (pixels, channels). Only the rows ``r0 <= r < r1`` of the crop seen as
+    (a * b, c) are done. Targets without a source, or farther than
     ``max_dist``, are left alone. Sources are never targets, so reading from
-    ``out`` reads original values.
+    ``out`` reads original values (and chunks of rows can run in parallel).
     """
-    na, nb, nc = targets.shape
+    nb, nc = targets.shape[1:]
     fb = full[1]
     fc = full[2]
     n_ch = out.shape[1]
@@ -174,28 +182,29 @@ def _gather_targets(targets, feat, dist, max_dist, lo, full, out):  # pragma: no
     # the two trailing axes (always for 2-D full-width crops); else unravel
     shift_only = nb == fb and nc == fc
     shift = (lo[0] * fb + lo[1]) * fc + lo[2]
-    for x in range(na):
-        for y in range(nb):
-            row_t = ((x + lo[0]) * fb + y + lo[1]) * fc + lo[2]
-            for zz in range(nc):
-                if not targets[x, y, zz]:
-                    continue
-                s = np.int64(feat[x, y, zz])
-                if s < 0:
-                    continue
-                if check and math.sqrt(dist[x, y, zz]) > max_dist:
-                    continue
-                if shift_only:
-                    full_s = s + shift
-                else:
-                    sz = s % nc
-                    r = s // nc
-                    sy = r % nb
-                    sx = r // nb
-                    full_s = ((sx + lo[0]) * fb + sy + lo[1]) * fc + sz + lo[2]
-                full_t = row_t + zz
-                for ch in range(n_ch):
-                    out[full_t, ch] = out[full_s, ch]
+    for xy in range(r0, r1):
+        x = xy // nb
+        y = xy - x * nb
+        row_t = ((x + lo[0]) * fb + y + lo[1]) * fc + lo[2]
+        for zz in range(nc):
+            if not targets[x, y, zz]:
+                continue
+            s = np.int64(feat[x, y, zz])
+            if s < 0:
+                continue
+            if check and math.sqrt(dist[x, y, zz]) > max_dist:
+                continue
+            if shift_only:
+                full_s = s + shift
+            else:
+                sz = s % nc
+                r = s // nc
+                sy = r % nb
+                sx = r // nb
+                full_s = ((sx + lo[0]) * fb + sy + lo[1]) * fc + sz + lo[2]
+            full_t = row_t + zz
+            for ch in range(n_ch):
+                out[full_t, ch] = out[full_s, ch]
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -366,19 +375,28 @@ def _feature_transform(
     n0 = shape[0]
     rest = size // n0 if n0 else 0
     src = sources.view(np.uint8)
-    _scan_first_axis(
-        src.reshape(n0, rest), weights[0], dist.reshape(n0, rest), feat.reshape(n0, rest)
+    run_chunked(
+        _scan_first_axis,
+        rest,
+        src.reshape(n0, rest),
+        weights[0],
+        dist.reshape(n0, rest),
+        feat.reshape(n0, rest),
+        work=size,
     )
     if step is not None:
         step()
     for axis in range(1, len(shape)):
         outer = int(np.prod(shape[:axis]))
         inner = int(np.prod(shape[axis + 1 :]))
-        _envelope_axis(
+        run_chunked(
+            _envelope_axis,
+            outer,
             src.reshape(outer, shape[axis], inner),
             dist.reshape(outer, shape[axis], inner),
             feat.reshape(outer, shape[axis], inner),
             weights[axis],
+            work=size,
         )
         if step is not None:
             step()
@@ -875,14 +893,18 @@ def fill_nearest_from(
     lo, crop, feat, dist = _crop_transform(sources, targets, weights, grow=grow, step=step)
     # 4. gather: out[t] = out[source of t] (sources never change)
     pad = 3 - ndim
-    _gather_targets(
-        np.ascontiguousarray(targets[crop]).view(np.uint8).reshape((1,) * pad + feat.shape),
+    crop3 = (1,) * pad + feat.shape
+    run_chunked(
+        _gather_targets,
+        crop3[0] * crop3[1],
+        np.ascontiguousarray(targets[crop]).view(np.uint8).reshape(crop3),
         feat.reshape((1,) * pad + feat.shape),
         dist.reshape((1,) * pad + feat.shape),
         np.inf if max_distance is None else float(max_distance),
         np.array((0,) * pad + tuple(lo), dtype=np.int64),
         np.array((1,) * pad + spatial, dtype=np.int64),
         _as_words(out.reshape(inv.size, -1)),
+        work=feat.size,
     )
     step()
     return finish(out)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +33,8 @@ import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import ndimage as ndi
+
+from ._parallel import usable_cpus
 
 __all__ = ["RegionGrower", "flood_mask", "region_grow"]
 
@@ -1154,10 +1155,7 @@ def _merge_boxes(
 
 def _check_threads(threads: Any) -> int:
     if threads is None:
-        try:
-            return max(1, min(4, len(os.sched_getaffinity(0))))
-        except AttributeError:  # not on Linux
-            return max(1, min(4, os.cpu_count() or 1))
+        return usable_cpus()
     if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
         raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
     return int(threads)

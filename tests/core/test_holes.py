@@ -542,3 +542,39 @@ def test_empty_arrays_and_neighbour_fallback():
     for t, s in zip(tgt, src, strict=True):
         (ty, tx), (sy, sx) = np.unravel_index(t, small.shape), np.unravel_index(s, small.shape)
         assert small[ty, tx] and not small[sy, sx] and abs(ty - sy) + abs(tx - sx) == 1
+
+
+@pytest.mark.parametrize(
+    "shape,spacing,kwargs",
+    [
+        ((64, 70), (1.0, 1.0), {}),
+        ((64, 70), (1.0, 2.5), {"max_distance": 3.0}),
+        ((9, 10, 11), (2.0, 1.0, 0.75), {}),
+        ((300,), (1.0,), {}),
+    ],
+)
+def test_chunked_on_threads_equals_one_thread(shape, spacing, kwargs):
+    """The kernels split rows/columns across threads: same result, still exact."""
+    from unittest import mock
+
+    import napari_maskclean.core._parallel as par
+
+    rng = np.random.default_rng(5)
+    inv = rng.random(shape) < 0.6
+    inv.flat[0] = False
+    values = _unique_labels(shape, rng)
+    values[inv] = 0
+    rgb = np.stack([values % 251, values // 251 % 251, np.full_like(values, 7)], -1).astype(
+        np.uint8)
+    rgb[inv] = 0
+    with mock.patch.object(par, "MIN_PARALLEL_WORK", 10**12):
+        one = fill_nearest(values, spacing=spacing, **kwargs)
+        one_rgb = fill_nearest(rgb, channel_axis=-1, spacing=spacing, **kwargs)
+    with (mock.patch.object(par, "MIN_PARALLEL_WORK", 0),
+          mock.patch.object(par, "usable_cpus", lambda: 3)):
+        many = fill_nearest(values, spacing=spacing, **kwargs)
+        many_rgb = fill_nearest(rgb, channel_axis=-1, spacing=spacing, **kwargs)
+    np.testing.assert_array_equal(many, one)
+    np.testing.assert_array_equal(many_rgb, one_rgb)
+    if not kwargs:
+        _check_nearest(values, many, inv, spacing)
