@@ -287,6 +287,8 @@ class LiveWidget(Container):
         self._watched: list[tuple[Any, Callable]] = []
         self._source_layers: list[Layer] = []
         self._history: dict[int, tuple[int, int] | None] = {}
+        #: The last copy of each source layer's data: id(layer) -> (key, array).
+        self._snapshots: dict[int, tuple[tuple, np.ndarray]] = {}
         self._timer = QTimer()
         self._timer.setSingleShot(True)
         self._timer.setInterval(debounce_ms)
@@ -368,6 +370,7 @@ class LiveWidget(Container):
                     ev.disconnect(self._source_edited)
                 except (TypeError, ValueError, RuntimeError):
                     pass
+        self._snapshots.clear()
         self._source_layers = [
             lay for lay in self.source_layers() if lay is not None and lay in self.viewer.layers
         ]
@@ -506,6 +509,41 @@ class LiveWidget(Container):
             logger.exception("%s failed", self.title, exc_info=err)
             self._report_error(RuntimeError(f"{self.title} failed: {err!r}"))
 
+    def source_array(self, layer: Layer, region: tuple = ()) -> np.ndarray:
+        """A copy of ``layer.data[region]`` for a job, reused while the layer is unedited.
+
+        Copying a 2048² label image takes longer than many operations on it, and
+        a parameter change does not change the data. Edits of a source layer
+        (paint, fill, undo, new data) make a new copy; jobs never modify it.
+        """
+        if layer not in self._source_layers:
+            return image_array(layer, region)
+        key = (region, self.source_edits, id(layer.data))
+        hit = self._snapshots.get(id(layer))
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        array = image_array(layer, region)
+        self._snapshots[id(layer)] = (key, array)
+        return array
+
+    def _snapshots_stale(self) -> bool:
+        """True if a source layer changed without an event since its copy was made.
+
+        Checked before a commit, so that a result computed from a copy never
+        undoes changes that napari did not announce (e.g. ``layer.data[...] = v``).
+        """
+        stale = False
+        for layer in self._source_layers:
+            hit = self._snapshots.get(id(layer))
+            if hit is None:
+                continue
+            region = hit[0][0]
+            if id(layer.data) != hit[0][2] or not np.array_equal(layer.data[region], hit[1]):
+                stale = True
+        if stale:
+            self._snapshots.clear()
+        return stale
+
     def _job_inputs_alive(self, job: Job) -> bool:
         return job.source in self.viewer.layers
 
@@ -537,7 +575,8 @@ class LiveWidget(Container):
 
     def run_commit(self) -> int:
         """Commit the current result (computing it first if stale). Return pixels changed."""
-        result = self.last_result if self.is_current() else self.compute_now()
+        fresh = self.is_current() and not self._snapshots_stale()
+        result = self.last_result if fresh else self.compute_now()
         if result is None:
             if self.last_error is None:
                 show_warning(f"{self.title}: nothing to commit yet.")

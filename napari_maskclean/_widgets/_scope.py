@@ -6,7 +6,7 @@ import numpy as np
 from magicgui.widgets import ComboBox
 from napari.layers import Layer
 
-from ._live import InputError, current_region, image_array
+from ._live import InputError, current_region
 
 #: Scope choices shown in the widgets (the order is relied upon).
 SCOPES = ("current slice", "whole volume", "each slice")
@@ -42,8 +42,8 @@ class ScopeMixin:
         return ()
 
     def array_for(self, layer: Layer, region: tuple) -> np.ndarray:
-        """The layer's data for ``region`` as a NumPy array."""
-        return image_array(layer, region)
+        """The layer's data for ``region`` as a NumPy array (a copy the job may keep)."""
+        return self.source_array(layer, region)
 
 
 def check_target(target: Layer, source: Layer) -> None:

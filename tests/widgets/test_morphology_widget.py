@@ -195,3 +195,35 @@ def test_changes_preview_shows_only_what_changes(make_napari_viewer, qtbot, two_
         np.testing.assert_allclose(w.preview_layer().colormap.map(value), [1, 0, 1, 1])
     assert w.run_commit() == gained.sum()
     np.testing.assert_array_equal(layer.data, expected)
+
+
+def test_parameter_changes_reuse_the_copy_of_the_labels(make_napari_viewer, qtbot, two_labels):
+    viewer = make_napari_viewer()
+    layer = viewer.add_labels(two_labels.copy(), name="labels")
+    w = dock(viewer)
+    w.operation.value = "close"
+    wait_for_result(qtbot, w)
+    first = w.last_result.job.args[0]
+    w.radius.value = 3
+    qtbot.waitUntil(lambda: w.is_current() and w.last_result.job.params["radius"] == 3)
+    assert w.last_result.job.args[0] is first  # no new copy: the data did not change
+    layer.paint((20, 20), 2)  # an edit makes a new copy
+    qtbot.waitUntil(lambda: w.is_current() and w.last_result.job.args[0] is not first)
+    np.testing.assert_array_equal(w.last_result.job.args[0], layer.data)
+
+
+def test_commit_never_reverts_a_change_made_without_an_event(
+        make_napari_viewer, qtbot, two_labels):
+    """A script writes into layer.data (no event): Commit recomputes from the new data."""
+    viewer = make_napari_viewer()
+    layer = viewer.add_labels(two_labels.copy(), name="labels")
+    w = dock(viewer)
+    w.operation.value = "close"
+    wait_for_result(qtbot, w)
+    layer.data[0:4, 0:4] = 5  # silently, as some scripts do
+    w.run_commit()
+    edited = two_labels.copy()
+    edited[0:4, 0:4] = 5
+    expected = morphology(edited, "close", radius=int(w.radius.value), per_label=True)
+    np.testing.assert_array_equal(layer.data, expected)
+    assert (layer.data[0:4, 0:4] == 5).all()
