@@ -69,19 +69,27 @@ def demo(screenshot: str | None = None, *, sample: str = "coins") -> int:
         if name in registered:
             dock, _widget = viewer.window.add_plugin_dock_widget(PLUGIN, name)
             docks.append(dock)
-    # Tab the docks so the window stays readable; the first stays in front.
+    # Tab the docks so the window stays readable. In front: the comparison when the
+    # sample has a ground truth (the docks behind pause and hide their previews),
+    # else the first widget.
     for dock in docks[1:]:
         viewer.window._qt_window.tabifyDockWidget(docks[0], dock)
     if docks:
-        docks[0].raise_()
+        from qtpy.QtCore import QTimer
+
+        has_truth = any(layer.name.endswith("truth") for layer in viewer.layers)
+        front = docks[-1 if has_truth and WIDGETS[-1] in registered else 0]
+        QTimer.singleShot(0, front.raise_)  # once the tabs exist
     if screenshot:
+        import time
+
         from qtpy.QtWidgets import QApplication
 
         viewer.window._qt_window.resize(1500, 950)
-        for _ in range(30):  # let live previews finish
+        for i in range(30):  # let live previews finish
             QApplication.processEvents()
-            import time
-
+            if i == 2:
+                viewer.reset_view()  # fit the image to the resized canvas
             time.sleep(0.05)
         viewer.screenshot(screenshot, canvas_only=False)
         print(f"saved {screenshot}")
