@@ -66,3 +66,26 @@ def test_compare_missing_path_is_one_line(tmp_path, capsys):
     assert main(["compare", str(tmp_path / "nope"), str(tmp_path), "-q"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "does not exist" in err and "Traceback" not in err
+
+
+@pytest.mark.gui
+def test_demo_screenshot_shows_every_widget(tmp_path):
+    """`maskclean demo --screenshot` opens napari with all widgets, saves a PNG, exits 0."""
+    import os
+    import subprocess
+    import sys
+
+    import imageio.v3 as iio
+
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("needs a display (run pytest under xvfb-run)")
+    png = tmp_path / "demo.png"
+    run = subprocess.run(
+        [sys.executable, "-m", "napari_maskclean.cli", "demo", "--screenshot", str(png)],
+        capture_output=True, text=True, timeout=240,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert f"saved {png}" in run.stdout
+    image = iio.imread(png)
+    assert image.shape[0] >= 800 and image.shape[1] >= 1200
+    assert image[..., :3].std() > 20  # a rendered window, not a blank frame
