@@ -102,9 +102,23 @@ def demo(screenshot: str | None = None, *, sample: str = "coins") -> int:
 # --------------------------------------------------------------------------------------
 # compare
 # --------------------------------------------------------------------------------------
-def _refuse_overwrite(path: str | None, overwrite: bool) -> None:
-    if path and os.path.exists(path) and not overwrite:
+def _check_output(path: str | None, overwrite: bool) -> None:
+    """Refuse, before any work, an output that cannot or must not be written."""
+    if not path:
+        return
+    if os.path.exists(path) and not overwrite:
         raise CLIError(f"{path} exists; pass --overwrite to replace it")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise CLIError(f"cannot write {path}: the folder {folder} does not exist")
+
+
+def _check_plotting() -> None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise CLIError("--plot needs matplotlib: pip install matplotlib "
+                       "(or napari-maskclean[all])") from None
 
 
 def compare(truth: str, pred: str, *, output: str | None, plot: str | None,
@@ -114,8 +128,10 @@ def compare(truth: str, pred: str, *, output: str | None, plot: str | None,
 
     from .report import compare_paths
 
-    _refuse_overwrite(output, overwrite)
-    _refuse_overwrite(plot, overwrite)
+    _check_output(output, overwrite)
+    _check_output(plot, overwrite)
+    if plot:
+        _check_plotting()
     with tqdm(total=0, unit="file", disable=quiet, file=sys.stderr) as bar:
         def progress(done: int, total: int) -> None:
             bar.total = total

@@ -89,3 +89,15 @@ def test_demo_screenshot_shows_every_widget(tmp_path):
     image = iio.imread(png)
     assert image.shape[0] >= 800 and image.shape[1] >= 1200
     assert image[..., :3].std() > 20  # a rendered window, not a blank frame
+
+
+def test_compare_refuses_bad_outputs_before_any_work(folders, tmp_path, capsys, monkeypatch):
+    truth, pred = folders
+    code = main(["compare", str(truth), str(pred), "-q", "-o", str(tmp_path / "no" / "r.csv")])
+    err = capsys.readouterr().err
+    assert code == 2 and "does not exist" in err and "Traceback" not in err
+    monkeypatch.setitem(__import__("sys").modules, "matplotlib", None)  # a base install
+    code = main(["compare", str(truth), str(pred), "-q", "--plot", str(tmp_path / "p.png")])
+    err = capsys.readouterr().err
+    assert code == 2 and "needs matplotlib" in err and "Traceback" not in err
+    assert not (tmp_path / "p.png").exists()

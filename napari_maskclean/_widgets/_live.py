@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -293,6 +294,12 @@ class LiveWidget(Container):
         self._timer.setSingleShot(True)
         self._timer.setInterval(debounce_ms)
         self._timer.timeout.connect(self._start)
+        # napari's undo/redo on a hidden layer emits no event at all: look at the
+        # undo history of the source layers now and then (cheap: two lengths).
+        self._history_timer = QTimer()
+        self._history_timer.setInterval(250)
+        self._history_timer.timeout.connect(self.check_history)
+        self._history_timer.start()
         self.status = Label(value="")
         self.commit_button = PushButton(text="Commit")
         self.commit_button.clicked.connect(self._commit_clicked)
@@ -391,6 +398,20 @@ class LiveWidget(Container):
             self._history[id(event.source)] = history_signature(event.source)
         self.source_edits += 1
         self.request()
+
+    def check_history(self) -> bool:
+        """Treat an undo/redo that napari did not announce as an edit; True if one was found."""
+        found = False
+        if self._closed:
+            return found
+        for layer in list(self._source_layers):
+            if not isinstance(layer, Labels) or layer not in self.viewer.layers:
+                continue
+            sig = history_signature(layer)
+            if sig is not None and sig != self._history.get(id(layer)):
+                found = True
+                self._source_edited(SimpleNamespace(source=layer, type="set_data"))
+        return found
 
     def _slice_changed(self, event=None) -> None:
         if self.follows_slice():
@@ -662,10 +683,11 @@ class LiveWidget(Container):
         if self._closed:
             return
         self._closed = True
-        try:
-            self._timer.stop()
-        except RuntimeError:  # Qt already deleted the timer (interpreter exit)
-            pass
+        for timer in (self._timer, self._history_timer):
+            try:
+                timer.stop()
+            except RuntimeError:  # Qt already deleted the timer (interpreter exit)
+                pass
         if self._worker is not None:
             self._worker.quit()
             self._worker = None

@@ -617,6 +617,7 @@ class CompareWidget(ScopeMixin, LiveWidget):
         boxes are read here, after the write.
         """
         self._flush_timer.stop()
+        self.check_history()  # an undo on a hidden layer (no event) adds its edit here
         edits, self._dirty = self._dirty, []
         if not edits or self._closed:
             return
@@ -826,6 +827,10 @@ class CompareWidget(ScopeMixin, LiveWidget):
         return self._step_error(-1)
 
     def _step_error(self, step: int) -> dict | None:
+        if self._state is not None and not (self._state_matches() and self.is_current()):
+            # layers switched or the slice moved since the last comparison: catch up
+            # first, or the camera would jump to an error of the old comparison.
+            self.compute_now()
         state = self._state
         if state is None:
             show_error("Compare: nothing compared yet; choose a prediction and a ground truth.")
@@ -981,24 +986,28 @@ class CompareWidget(ScopeMixin, LiveWidget):
 
     def _save_metrics_clicked(self, *_args) -> None:
         path = self._save_dialog("Save metrics", "metrics.csv", "CSV (*.csv);;JSON (*.json)")
-        if not path:
-            return
-        if Path(path).suffix.lower() not in (".csv", ".json"):
-            path += ".csv"
-        self._export(self.export_metrics, path)
+        if path:
+            self._export(self.export_metrics, path, (".csv", ".json"))
 
     def _save_overlay_clicked(self, *_args) -> None:
         path = self._save_dialog("Save overlay", "overlay.png", "PNG (*.png)")
-        if not path:
-            return
-        if Path(path).suffix.lower() != ".png":
-            path += ".png"
-        self._export(self.export_overlay, path)
+        if path:
+            self._export(self.export_overlay, path, (".png",))
 
-    def _export(self, func, path: str) -> None:
+    def _export(self, func, path: str, suffixes: tuple[str, ...]) -> None:
+        # The save dialog has asked before replacing the file it returned, but not
+        # before replacing that name + the suffix added here: never replace that one.
+        confirmed = Path(path).suffix.lower() in suffixes
+        if not confirmed:
+            path += suffixes[0]
         try:
-            # The save dialog has already asked before replacing an existing file.
-            written = func(path, overwrite=True)
+            written = func(path, overwrite=confirmed)
+        except FileExistsError:
+            msg = (f"{Path(path).name} already exists; choose it by its full name in the "
+                   "dialog to replace it, or pick another name.")
+            self.status.value = f"⚠ {msg}"
+            show_error(msg)
+            return
         except (OSError, ValueError) as err:
             self.status.value = f"⚠ {err}"
             show_error(str(err))

@@ -993,14 +993,16 @@ def compare(
         Ground truth and prediction of the same shape.
     truth_method, pred_method : str, optional
         Threshold that side first with :func:`~napari_maskclean.core.threshold.threshold_mask`
-        and this method (e.g. ``"otsu"``); None: use the values as they are.
+        and this method (e.g. ``"otsu"``); None: use the values as they are. A
+        thresholded side counts as class ``positive`` (1 if None).
     positive : int, optional
         One-class comparison (see :class:`LiveComparison`).
     multiclass : bool, default False
         Multi-class comparison (see :class:`LiveComparison`).
     iou_threshold : float, optional
         Also match objects (:func:`~napari_maskclean.core.compare.match_objects`,
-        binary masks split into connected components by :func:`instance_labels`).
+        binary masks split into connected components by :func:`instance_labels`);
+        with ``positive``, only the objects of that class.
     min_size : int, default 1
         Smallest error component listed by :meth:`LiveComparison.errors`
         (computed here, so the first navigation is instant).
@@ -1018,17 +1020,21 @@ def compare(
     """
     t = np.asarray(truth)
     p = np.asarray(pred)
+    # A thresholded side is a mask of the chosen class, if there is one.
+    as_class = np.int32(1 if positive is None else positive)
     if truth_method is not None:
         check_finite(t, "ground truth")
-        t = threshold_mask(t, method=truth_method)
+        t = threshold_mask(t, method=truth_method) * as_class
     if pred_method is not None:
         check_finite(p, "prediction")
-        p = threshold_mask(p, method=pred_method)
+        p = threshold_mask(p, method=pred_method) * as_class
     if t.shape != p.shape:
         common_shape(p.shape, t.shape)  # raises with both shapes
     live = LiveComparison(t, p, positive=positive, multiclass=multiclass)
     live.errors(min_size=min_size)
     if iou_threshold is not None:
+        if positive is not None:  # the objects of the chosen class only
+            t, p = np.where(t == positive, t, 0), np.where(p == positive, p, 0)
         ti, pi = instance_labels(t), instance_labels(p)
         live.objects = {
             "match": match_objects(ti, pi, iou_threshold=iou_threshold),

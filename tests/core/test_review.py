@@ -323,3 +323,24 @@ def test_write_report(tmp_path):
     with pytest.raises(FileNotFoundError):
         write_report(tmp_path / "missing" / "r.csv", report)
     assert report_rows({"metrics": {"mcc": float("nan")}}) == [("mcc", "", None)]
+
+
+def test_one_class_with_a_thresholded_image_counts_it_as_that_class():
+    truth = np.zeros((40, 40), np.int32)
+    truth[5:15, 5:15] = 2
+    truth[25:35, 25:35] = 1
+    prob = (truth == 2) * 0.9 + 0.05  # a perfect probability map of class 2
+    live = compare(truth, prob, pred_method="otsu", positive=2)
+    assert live.counts == (100, 0, 0, 1500)
+
+
+def test_one_class_objects_are_the_objects_of_that_class():
+    truth = np.zeros((40, 40), np.int32)
+    truth[5:15, 5:15] = 1
+    truth[25:35, 25:35] = 2
+    pred = truth.copy()
+    pred[25:35, 25:35] = 0  # the class-2 object is missing: no matter for class 1
+    match = compare(truth, pred, positive=1, iou_threshold=0.5).objects["match"]
+    assert (match.n_truth, match.n_pred, match.recall) == (1, 1, 1.0)
+    match2 = compare(truth, pred, positive=2, iou_threshold=0.5).objects["match"]
+    assert (match2.n_truth, match2.n_pred, match2.recall) == (1, 0, 0.0)

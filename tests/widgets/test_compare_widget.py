@@ -281,7 +281,8 @@ def test_objects_listed_and_row_click_centres(make_napari_viewer, qtbot, pair):
     np.testing.assert_allclose(viewer.scene.camera.center[-2:], (44.5 + 100, 59.5 + 200))
 
 
-def test_export_metrics_and_overlay(make_napari_viewer, qtbot, pair, tmp_path, monkeypatch):
+def test_export_metrics_and_overlay(make_napari_viewer, qtbot, pair, tmp_path, monkeypatch,
+                                    messages):
     truth, pred = pair
     viewer, w, t, p = setup(make_napari_viewer, qtbot, truth, pred)
     expected = binary_metrics(truth, pred)
@@ -304,11 +305,21 @@ def test_export_metrics_and_overlay(make_napari_viewer, qtbot, pair, tmp_path, m
     np.testing.assert_array_equal(rgb, palette[codes])
     with pytest.raises(FileExistsError):
         w.export_overlay(png)
-    # the button: the dialog picks the file (and has asked about replacing it)
+    # the button: the dialog has asked about replacing the file it returns, not about
+    # that name + a suffix added afterwards
     monkeypatch.setattr(cw.QFileDialog, "getSaveFileName",
                         staticmethod(lambda *a, **k: (str(tmp_path / "keep"), "")))
     w.save_metrics_button.clicked.emit()
+    assert (tmp_path / "keep.csv").read_text() == "mine"
+    assert "keep.csv already exists" in messages["error"][-1]
+    monkeypatch.setattr(cw.QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *a, **k: (str(tmp_path / "keep.csv"), "")))
+    w.save_metrics_button.clicked.emit()
     assert (tmp_path / "keep.csv").read_text().startswith("metric,class,value")
+    monkeypatch.setattr(cw.QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *a, **k: (str(tmp_path / "fresh"), "")))
+    w.save_overlay_button.clicked.emit()
+    assert (tmp_path / "fresh.png").exists()
 
 
 def test_image_thresholded_on_the_fly_and_not_editable(make_napari_viewer, qtbot, pair,
@@ -451,3 +462,59 @@ def test_brush_stroke_on_2048_updates_fast(make_napari_viewer, qtbot):
     assert_shows(w, truth, p.data)
     print(f"paint->metrics median {np.median(timings):.1f} ms, "
           f"widget update {w.last_update_ms:.1f} ms")
+
+
+def test_next_error_right_after_switching_the_prediction(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    truth = np.zeros((40, 40), np.int32)
+    truth[5:15, 5:15] = 1
+    pred1 = truth.copy()
+    pred1[30:38, 30:38] = 1  # an FP, bottom right
+    pred2 = truth.copy()
+    pred2[5:15, 5:10] = 0  # an FN, top left; no FP
+    t = viewer.add_labels(truth, name="truth")
+    one = viewer.add_labels(pred1, name="pred one")
+    two = viewer.add_labels(pred2, name="pred two")
+    w = dock(viewer)
+    w.truth.value, w.prediction.value = t, one
+    wait_for_result(qtbot, w)
+    w.prediction.value = two
+    current = w.next_error()  # at once: not an error of the old comparison
+    assert current["kind"] == "FN"
+
+
+def test_next_error_right_after_moving_the_slider(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    truth = np.zeros((3, 30, 30), np.uint8)
+    truth[:, 5:10, 5:10] = 1
+    pred = truth.copy()
+    pred[0, 20:25, 20:25] = 1
+    pred[2, 20:25, 20:25] = 1
+    viewer.add_labels(truth, name="truth")
+    viewer.add_labels(pred, name="pred")
+    w = dock(viewer)
+    viewer.dims.set_current_step(0, 0)
+    wait_for_result(qtbot, w)
+    viewer.dims.set_current_step(0, 2)
+    w.next_error()
+    assert viewer.dims.current_step[0] == 2  # the error of slice 2, not of slice 0
+
+
+def test_undo_on_a_hidden_layer_still_updates_the_metrics(make_napari_viewer, qtbot, pair):
+    """napari emits no event for an undo on a hidden layer; the counts must follow anyway."""
+    truth, pred = pair
+    viewer, w, t, p = setup(make_napari_viewer, qtbot, truth, pred)
+
+    def full_counts():
+        m = binary_metrics(t.data, p.data)
+        return (m["tp"], m["fp"], m["fn"], m["tn"])
+
+    t.visible = False  # to look at the overlay alone
+    t.brush_size = 12
+    t.paint((45, 15), 5)  # a truth blob where the prediction is empty: a big FN
+    qtbot.waitUntil(lambda: w.comparison.counts == full_counts())
+    t.undo()
+    assert t.data[45, 15] == 0
+    qtbot.waitUntil(lambda: w.comparison.counts == full_counts(), timeout=3000)
+    comps, lab = w.comparison.errors(min_size=1)
+    assert lab[45, 15] == 0  # the undone FN is not listed as an error any more
