@@ -203,18 +203,41 @@ def current_region(viewer, layer: Layer, *, n_spatial: int = 2) -> tuple:
     """Return the index of the 2D slice of ``layer`` that the viewer shows now.
 
     Integer indices for the leading (non-displayed) axes, nothing for the last
-    ``n_spatial`` axes. A 2D layer gives ``()``.
+    ``n_spatial`` axes. A layer with no more than ``n_spatial`` axes gives ``()``.
+
+    Raises
+    ------
+    InputError
+        When the view does not show such a slice of the layer: another pair of
+        axes displayed (the axes were reordered or rolled), the 3D view for a
+        2D slice, or the slider beyond the layer's extent. Working on another
+        slice than the one on screen would be a silent wrong answer.
     """
     ndim = layer.ndim  # napari's ndim excludes an RGB(A) channel axis
     n_lead = ndim - n_spatial
     if n_lead <= 0:
         return ()
-    point = np.asarray(viewer.dims.point)[-layer.ndim :]
+    dims = viewer.dims
+    offset = dims.ndim - ndim  # the layer's axes are the last ones of the world
+    displayed = sorted(d - offset for d in dims.displayed)
+    if displayed != list(range(n_lead, ndim))[-len(displayed):] or len(displayed) > n_spatial:
+        what = "the 3D view" if dims.ndisplay == 3 else f"axes {tuple(dims.displayed)} displayed"
+        raise InputError(
+            f"'current slice' works on the {n_spatial}D slice of the last {n_spatial} axes of "
+            f"{layer.name!r}, but the viewer shows {what}; switch to the 2D view with the "
+            "default axis order (View > Axes: reset), or choose another scope."
+        )
+    point = np.asarray(dims.point)[-ndim:]
     data_point = np.asarray(layer.world_to_data(point))
     shape = layer.data.shape
     idx = []
     for axis in range(n_lead):
-        i = int(np.clip(np.round(data_point[axis]), 0, shape[axis] - 1))
+        i = int(np.round(data_point[axis]))
+        if not 0 <= i < shape[axis]:
+            raise InputError(
+                f"the slider is at slice {i} of axis {axis}, outside {layer.name!r} "
+                f"(slices 0 to {shape[axis] - 1}); move the slider into the layer."
+            )
         idx.append(i)
     return tuple(idx)
 
@@ -307,6 +330,9 @@ class LiveWidget(Container):
         self._connect(viewer.layers.events.inserted, self._layers_changed)
         self._connect(viewer.layers.events.removed, self._layers_changed)
         self._connect(viewer.dims.events.current_step, self._slice_changed)
+        # another axis order or the 3D view changes which slice is on screen
+        self._connect(viewer.dims.events.order, self._slice_changed)
+        self._connect(viewer.dims.events.ndisplay, self._slice_changed)
         self.native.destroyed.connect(self.close_down)
         if self.pause_when_hidden:
             self._visibility_filter = _VisibilityFilter(self)
@@ -467,9 +493,18 @@ class LiveWidget(Container):
             self._report_error(err)
             return None
         self.last_error = None
+        if job is None:  # nothing to work on (no layer chosen): no preview either
+            self.remove_preview()
         return job
 
-    def _report_error(self, err: Exception) -> None:
+    def _report_error(self, err: Exception, *, drop_preview: bool = True) -> None:
+        """Show ``err`` in the status line and once as a notification; forget the result.
+
+        The preview goes too (unless a commit failed): it would show the result of
+        inputs that are no longer valid, next to the message.
+        """
+        if drop_preview:
+            self.remove_preview()
         msg = str(err)
         self.status.value = f"⚠ {msg}"
         if msg != self.last_error:  # do not repeat the same popup on every keystroke
@@ -605,7 +640,7 @@ class LiveWidget(Container):
         try:
             n = self.commit(result)
         except (InputError, ValueError) as err:
-            self._report_error(err)
+            self._report_error(err, drop_preview=False)
             return 0
         if n:
             record_step(result.job.step, source=result.job.source.name)

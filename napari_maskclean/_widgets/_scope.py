@@ -47,7 +47,7 @@ class ScopeMixin:
 
 
 def check_target(target: Layer, source: Layer) -> None:
-    """Raise InputError unless ``target`` has the same spatial shape as ``source``."""
+    """Raise InputError unless ``target`` lines up with ``source`` (shape, scale, translate)."""
     shape = source.data.shape[: spatial_ndim(source)]
     if target.data.shape != shape:
         raise InputError(
@@ -57,3 +57,15 @@ def check_target(target: Layer, source: Layer) -> None:
     if getattr(target, "multiscale", False):
         raise InputError(f"target layer {target.name!r} is multiscale and read-only; "
                          "choose another target.")
+    # Pixels are written by index: a target placed elsewhere in the world would
+    # receive the mask in the wrong place.
+    ndim = len(shape)
+    for name in ("scale", "translate"):
+        mine, theirs = np.asarray(getattr(target, name))[-ndim:], np.asarray(
+            getattr(source, name))[-ndim:]
+        if not np.allclose(mine, theirs):
+            raise InputError(
+                f"target layer {target.name!r} has {name} {tuple(mine.tolist())} but "
+                f"{source.name!r} has {name} {tuple(theirs.tolist())}: their pixels do not "
+                "line up; give the target the same scale and translate, or leave 'target' "
+                "empty to create a new, aligned layer.")

@@ -524,8 +524,8 @@ class CompareWidget(ScopeMixin, LiveWidget):
         self._last_note = note
         self.status.value = "; ".join(notes)
 
-    def _report_error(self, err: Exception) -> None:
-        super()._report_error(err)
+    def _report_error(self, err: Exception, **kwargs) -> None:
+        super()._report_error(err, **kwargs)
         self._clear_results()
 
     def _clear_results(self) -> None:

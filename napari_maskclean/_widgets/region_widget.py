@@ -61,7 +61,8 @@ class RegionGrowingWidget(LiveWidget):
                                      tooltip="Grow into pixels within this % of the image's "
                                              "value range from the seed's value.")
         self.mode = ComboBox(label="grow in", choices=_MODES, value=_MODES[0],
-                             tooltip="Stacks/volumes: grow in the clicked 2D slice or in 3D.")
+                             tooltip="Stacks/volumes: grow in the clicked 2D slice or in "
+                                     "3D (in the current time point of 4D data).")
         self.smooth = FloatSpinBox(label="smoothing", value=0.0, min=0.0, max=20.0, step=0.5,
                                    tooltip="Gaussian sigma (pixels) of a smoothed copy the "
                                            "regions grow on; 0 = raw image.")
@@ -144,6 +145,23 @@ class RegionGrowingWidget(LiveWidget):
             layer.data = np.empty((0, layer.ndim))
         self._current_label = 0
         self.request(immediate=True)
+
+    def _clear_seeds_in(self, region: tuple) -> None:
+        """Remove the seeds of ``region`` (leading indices; () = all seeds)."""
+        layer = self.seeds_layer()
+        if not region or layer is None or len(layer.data) == 0:
+            self.clear_seeds()
+            return
+        coords, labels = self.seeds()
+        keep = ~np.all(coords[:, : len(region)] == region, axis=1)
+        if keep.any():
+            with layer.events.data.blocker(self._seeds_edited):
+                layer.data = np.asarray(layer.data)[keep]
+                layer.features = {"label": labels[keep]}
+            self._current_label = 0
+            self.request(immediate=True)
+        else:
+            self.clear_seeds()
 
     # ---- mouse -------------------------------------------------------------------------
     def _set_clicking(self, on: bool) -> None:
@@ -274,10 +292,14 @@ class RegionGrowingWidget(LiveWidget):
         """The image and the target (its labels are a barrier)."""
         return [self.image.value, self.target.value]
 
+    def _grown_ndim(self) -> int:
+        """Number of axes a region grows in: 2 in 2D mode, else 3."""
+        return 2 if self.mode.value == _MODES[0] else 3
+
     def follows_slice(self) -> bool:
-        """In 2D mode on a stack, the preview is for the current slice."""
+        """On a stack in 2D mode (or 4D data in 3D mode) the preview is for the current slice."""
         image = self.image.value
-        return image is not None and spatial_ndim(image) > 2 and self.mode.value == _MODES[0]
+        return image is not None and spatial_ndim(image) > self._grown_ndim()
 
     def params(self, image: Image) -> dict:
         """Core keyword parameters (JSON-able), without the seeds."""
@@ -297,7 +319,8 @@ class RegionGrowingWidget(LiveWidget):
             self.status.value = "choose an image layer, then turn on clicking"
             return None
         coords, labels = self.seeds()
-        region = current_region(self.viewer, image) if self.follows_slice() else ()
+        region = (current_region(self.viewer, image, n_spatial=self._grown_ndim())
+                  if self.follows_slice() else ())
         if region and len(coords):
             on_slice = np.all(coords[:, : len(region)] == region, axis=1)
             coords, labels = coords[on_slice][:, len(region):], labels[on_slice]
@@ -333,7 +356,10 @@ class RegionGrowingWidget(LiveWidget):
                             f"{int(np.count_nonzero(result.value.labels))} pixels"
 
     def commit(self, result: Result) -> int:
-        """Write the regions into the target (one undo step) and clear the seeds."""
+        """Write the regions into the target (one undo step) and clear the seeds used.
+
+        Seeds on other slices (2D mode on a stack) stay for their own commit.
+        """
         job = result.job
         if not job.params["seeds"]:
             raise InputError("no seeds: turn on 'click to add seeds' and click an object.")
@@ -350,7 +376,7 @@ class RegionGrowingWidget(LiveWidget):
         n = write_labels(target, grown, region=job.region, where=grown > 0,
                          preserve_labels=None if not job.params["overwrite"] else False)
         self._grown = None  # the target changed: the next click grows afresh
-        self.clear_seeds()
+        self._clear_seeds_in(job.region)  # seeds on other slices wait for their commit
         return n
 
 

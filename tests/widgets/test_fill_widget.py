@@ -170,7 +170,8 @@ def test_rgb_palette_from_file_and_scale(make_napari_viewer, qtbot, tmp_path):
     w.palette_file.value = bad
     qtbot.waitUntil(lambda: w.last_error is not None, timeout=5000)
     assert "palette" in w.last_error
-    assert len(viewer.layers) == 3
+    # nothing new, and no preview of the old palette beside the message
+    assert [layer.name for layer in viewer.layers] == ["RGB", "RGB labels"]
 
 
 def test_labels_scale_is_the_spacing(make_napari_viewer, qtbot, labels):

@@ -269,3 +269,46 @@ def test_undo_on_a_new_target_layer_frees_its_pixels_for_the_next_click(
                            labels=target.data)
     assert (expected[5:25, 5:25] > 0).all()
     np.testing.assert_array_equal(w.preview_layer().data, expected)
+
+
+def test_3d_mode_on_4d_data_grows_in_the_current_time_point_only(make_napari_viewer, qtbot):
+    image = np.zeros((3, 4, 30, 30), np.uint8)
+    image[:, :, 10:20, 10:20] = 200  # the same object at every time point
+    viewer = make_napari_viewer()
+    viewer.add_image(image, name="t")
+    w = dock(viewer)
+    w.mode.value = "3D (whole volume)"
+    w.clicking.value = True
+    viewer.dims.set_current_step(0, 1)
+    viewer.dims.set_current_step(1, 2)
+    click(viewer, (1, 2, 15, 15))
+    result = wait_for_result(qtbot, w)
+    assert result.job.region == (1,)
+    preview = w.preview_layer().data
+    assert preview[1, :, 10:20, 10:20].all()
+    assert not preview[0].any() and not preview[2].any()
+    assert w.run_commit() == 4 * 10 * 10
+    assert not viewer.layers["t regions"].data[[0, 2]].any()
+
+
+def test_commit_in_2d_mode_keeps_the_seeds_of_other_slices(make_napari_viewer, qtbot):
+    volume = np.zeros((5, 30, 30), dtype=np.uint8)
+    volume[:, 10:20, 10:20] = 200
+    viewer = make_napari_viewer()
+    viewer.add_image(volume, name="vol")
+    w = dock(viewer)
+    w.clicking.value = True
+    viewer.dims.set_current_step(0, 1)
+    click(viewer, (1, 15, 15))
+    wait_for_result(qtbot, w)
+    viewer.dims.set_current_step(0, 3)
+    click(viewer, (3, 15, 15))
+    wait_for_result(qtbot, w)
+    assert w.run_commit() == 100  # slice 3
+    target = viewer.layers["vol regions"]
+    assert target.data[3].any() and not target.data[1].any()
+    np.testing.assert_array_equal(w.seeds_layer().data, [[1, 15, 15]])  # waits for slice 1
+    viewer.dims.set_current_step(0, 1)
+    wait_for_result(qtbot, w)
+    assert w.run_commit() == 100
+    assert target.data[1].any() and len(w.seeds_layer().data) == 0

@@ -301,3 +301,67 @@ def test_4d_data_current_slice(make_napari_viewer, qtbot, rng):
     w.run_commit()
     target = viewer.layers["4d mask"]
     assert target.data[1, 2].any() and not target.data[0].any()
+
+
+@pytest.mark.parametrize("view", ["reordered axes", "3D view", "slider beyond the layer"])
+def test_current_slice_is_refused_when_the_view_shows_no_such_slice(make_napari_viewer, qtbot,
+                                                                      view):
+    """Working on another slice than the one on screen would be a silent wrong answer."""
+    rng = np.random.default_rng(0)
+    stack = (rng.random((3, 30, 40)) * 200).astype(np.uint8)
+    viewer = make_napari_viewer()
+    if view == "slider beyond the layer":
+        viewer.add_image(np.zeros((10, 30, 40), np.uint8), name="longer")
+    layer = viewer.add_image(stack, name="stack")
+    viewer.dims.set_current_step(0, 1)
+    w = dock(viewer)
+    w.image.value = layer
+    wait_for_result(qtbot, w)
+    if view == "reordered axes":
+        viewer.dims.order = (1, 0, 2)  # on screen: stack[:, k, :]
+    elif view == "3D view":
+        viewer.dims.ndisplay = 3
+    else:
+        viewer.dims.set_current_step(0, 8)
+    qtbot.waitUntil(lambda: w.last_error is not None, timeout=5000)
+    assert "slice" in w.last_error
+    assert w.run_commit() == 0
+    assert not any(lay.name == "stack mask" for lay in viewer.layers)
+    if view == "reordered axes":
+        viewer.dims.order = (0, 1, 2)
+        qtbot.waitUntil(w.is_current, timeout=5000)  # back to normal
+        assert w.last_error is None
+
+
+def test_a_target_placed_elsewhere_in_the_world_is_refused(make_napari_viewer, qtbot, coins):
+    viewer = make_napari_viewer()
+    viewer.add_image(coins, name="coins")
+    target = viewer.add_labels(np.zeros(coins.shape, np.int32), name="t",
+                               translate=(100, 0), scale=(2, 2))
+    w = dock(viewer)
+    w.target.value = target
+    wait_for_result(qtbot, w)
+    assert w.run_commit() == 0
+    assert "do not line up" in w.last_error and "scale (2.0, 2.0)" in w.last_error
+    assert not target.data.any()
+    target.scale, target.translate = (1, 1), (0, 0)  # aligned: accepted
+    assert w.run_commit() > 0
+
+
+def test_no_stale_preview_after_an_error_or_a_removed_source(make_napari_viewer, qtbot, coins):
+    viewer = make_napari_viewer()
+    image = viewer.add_image(coins, name="coins")
+    constant = viewer.add_image(np.full(coins.shape, 7, np.uint8), name="constant")
+    w = dock(viewer)
+    w.image.value = image
+    wait_for_result(qtbot, w)
+    assert w.preview_layer() is not None
+    w.image.value = constant  # Otsu is undefined: an error, and no old mask beside it
+    qtbot.waitUntil(lambda: w.last_error is not None, timeout=5000)
+    assert w.preview_layer() is None
+    w.image.value = image
+    qtbot.waitUntil(w.is_current, timeout=5000)
+    assert w.preview_layer() is not None
+    viewer.layers.remove(image)
+    viewer.layers.remove(constant)
+    qtbot.waitUntil(lambda: w.preview_layer() is None, timeout=5000)
