@@ -16,6 +16,7 @@ from ..core.threshold import (
     PREFILTERS,
     THRESHOLD_METHODS,
     image_histogram,
+    prefilter_image,
     threshold_mask,
     threshold_value,
 )
@@ -32,14 +33,24 @@ _MASK_COLORS = DirectLabelColormap(color_dict={None: "transparent", 0: "transpar
                                                1: "cyan"})
 
 
+_PREFILTER_KEYS = ("prefilter", "prefilter_size", "sigma", "clip_limit")
+
+
 def _threshold_and_histogram(image: np.ndarray, mask: np.ndarray, params: dict):
-    """Off-thread extras for the histogram: counts, edges and the level(s) used."""
+    """Off-thread extras for the histogram: counts, edges and the level(s) used.
+
+    The histogram is that of the prefiltered image, the values the level applies
+    to (CLAHE and equalisation map them to 0..1).
+    """
+    params = dict(params)
+    if params.get("prefilter"):
+        pre = {k: params.pop(k) for k in _PREFILTER_KEYS if k in params}
+        image = prefilter_image(image, per_slice=bool(params.get("per_slice")), **pre)
     counts, edges = image_histogram(image)
     levels = None
-    if params["method"] not in _LOCAL:
+    if params["method"] not in _LOCAL and not params.get("per_slice"):
+        # (with per_slice, one level per slice: not one line on a histogram)
         levels = threshold_value(image, **params)
-        if params.get("per_slice"):
-            levels = None  # one level per slice: not one line on a histogram
     return counts, edges, levels
 
 

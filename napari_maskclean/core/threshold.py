@@ -118,6 +118,8 @@ def _as_image(image: ArrayLike, *, func: str, min_ndim: int = 2) -> NDArray:
     if kind == "b":
         return arr.view(np.uint8)
     if arr.dtype == np.float16:
+        # Half floats are thresholded as float32 (scikit-image's histograms of
+        # float16 are coarse); levels may differ slightly from skimage's on float16.
         arr = arr.astype(np.float32)
     if kind == "f" and not (np.isfinite(arr.min()) and np.isfinite(arr.max())):
         raise ValueError(
@@ -361,7 +363,14 @@ def _threshold(image: NDArray, opts: dict[str, Any], where: str = "") -> Any:
             )
 
     if method == "li":
-        return filters.threshold_li(image)
+        # scikit-image's Li overflows int8 arithmetic and returns NaN: use int16.
+        t = filters.threshold_li(image.astype(np.int16) if image.dtype == np.int8 else image)
+        if not np.isfinite(t):
+            raise ValueError(
+                f'method="li" did not converge on this {where}image (dtype {image.dtype}); '
+                'convert it first, e.g. image.astype(np.float32), or use method="otsu"'
+            )
+        return t
     if method == "triangle":
         return filters.threshold_triangle(image)
     if method == "mean":

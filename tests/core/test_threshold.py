@@ -496,3 +496,12 @@ def test_image_histogram_uint8_has_one_bin_per_value():
 def test_image_histogram_rejects_bad_nbins():
     with pytest.raises(ValueError, match="nbins must be >= 1"):
         image_histogram(np.eye(3), nbins=0)
+
+
+def test_li_on_int8_is_computed_without_overflow():
+    """scikit-image's Li returns NaN on int8 (its arithmetic overflows); ours is Li's level."""
+    rng = np.random.default_rng(0)
+    image = (rng.random((40, 50)) * 200 - 100).astype(np.int8)
+    level = threshold_value(image, method="li")
+    assert level == filters.threshold_li(image.astype(np.float64))
+    np.testing.assert_array_equal(threshold_mask(image, method="li"), image > level)

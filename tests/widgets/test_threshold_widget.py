@@ -365,3 +365,24 @@ def test_no_stale_preview_after_an_error_or_a_removed_source(make_napari_viewer,
     viewer.layers.remove(image)
     viewer.layers.remove(constant)
     qtbot.waitUntil(lambda: w.preview_layer() is None, timeout=5000)
+
+
+def test_histogram_shows_the_prefiltered_values_the_level_applies_to(make_napari_viewer,
+                                                                      qtbot, coins):
+    from napari_maskclean.core import threshold_value
+
+    viewer = make_napari_viewer()
+    viewer.add_image(coins)
+    w = dock(viewer)
+    w.prefilter.value = "clahe"  # maps the values to 0..1
+    result = wait_for_result(qtbot, w)
+    counts, edges, levels = result.extra
+    assert 0 <= edges[0] and edges[-1] <= 1.0
+    level = threshold_value(coins, method="otsu", prefilter="clahe",
+                            clip_limit=float(w.clip_limit.value))
+    assert np.isclose(float(np.ravel(levels)[0]), level)
+    assert edges[0] <= w.histogram.lines[0] <= edges[-1]
+    w.histogram.levelChanged.emit(0.5)  # a click in the middle of that histogram
+    qtbot.waitUntil(lambda: w.is_current() and w.last_result.job.params["method"] == "manual")
+    mask = w.preview_layer().data.astype(bool)
+    assert 0.05 < mask.mean() < 0.95  # a real split, not an empty or full mask
