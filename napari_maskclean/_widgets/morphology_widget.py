@@ -10,7 +10,7 @@ from napari.layers import Labels
 from ..core.fill import change_preview
 from ..core.morphology import OPERATIONS, morphology
 from ._changes import change_colormap
-from ._live import Job, LiveWidget, Result, layer_combo, write_labels
+from ._live import InputError, Job, LiveWidget, Result, layer_combo, write_labels
 from ._scope import SCOPES, ScopeMixin, spatial_ndim
 
 if TYPE_CHECKING:
@@ -114,6 +114,10 @@ class MorphologyWidget(ScopeMixin, LiveWidget):
         if layer is None:
             self.status.value = "add or choose a Labels layer"
             return None
+        if spatial_ndim(layer) > 3 and self.scope.value == SCOPES[1]:
+            raise InputError(
+                f"{layer.name!r} has {spatial_ndim(layer)} axes; morphology works in 2D or "
+                "3D: choose 'each slice' (every 2D slice) or 'current slice'.")
         region = self.region_for(layer)
         data = self.array_for(layer, region)
         return Job(morphology, (data,), self.params(layer), layer, region,

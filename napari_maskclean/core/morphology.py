@@ -609,11 +609,11 @@ def _morphology(
     if progress is not None and not callable(progress):
         raise TypeError("progress must be a callable progress(done, total) or None")
 
-    if arr.ndim not in (2, 3):
+    if arr.ndim < 2 or (arr.ndim > 3 and not per_slice):
         raise ValueError(
             f"expected a 2D image or a 3D volume, got {arr.ndim}D data of shape "
             f"{arr.shape}; for a 1D signal use mask[np.newaxis], for a time "
-            "series process each frame separately"
+            "series pass per_slice=True (each 2D slice) or process each frame separately"
         )
     top = None
     if arr.dtype == bool:
@@ -644,7 +644,7 @@ def _morphology(
                 "label (np.unique(mask)) or use label=None for all labels"
             )
 
-    slices = bool(per_slice) and arr.ndim == 3
+    slices = bool(per_slice) and arr.ndim >= 3
     work_ndim = 2 if slices else arr.ndim
     fp = _resolve_footprint(footprint, radius, work_ndim)
     work_shape = arr.shape[-work_ndim:]
@@ -670,8 +670,8 @@ def _morphology(
             arr, operation, fp, bool(per_label), label, min_size, max_size, backend, progress, top
         )
     out = np.empty_like(arr)
-    n = arr.shape[0]
-    for z in range(n):
+    planes = list(np.ndindex(arr.shape[:-2]))  # every 2D slice, of 3D or 4D+ data
+    for done, z in enumerate(planes, start=1):
         plane = arr[z]
         if label is not None and not (plane == label).any():
             out[z] = plane
@@ -680,7 +680,7 @@ def _morphology(
                 plane, operation, fp, bool(per_label), label, min_size, max_size, backend, None
             )
         if progress is not None:
-            progress(z + 1, n)
+            progress(done, len(planes))
     return out
 
 
@@ -768,8 +768,8 @@ def morphology(
     max_size : int, optional
         Holes with fewer pixels are filled by ``"remove_small_holes"``.
     per_slice : bool, optional
-        For 3D data, process every 2D slice ``mask[z]`` on its own with a 2D
-        footprint. Ignored for 2D data.
+        For 3D (or 4D and more) data, process every 2D slice (the last two
+        axes) on its own with a 2D footprint. Ignored for 2D data.
     progress : callable, optional
         Called as ``progress(done, total)`` after each label (per-label
         mode), each slice (``per_slice=True``) or once at the end.

@@ -661,3 +661,14 @@ def test_close_fills_border_gaps_up_to_radius(gap, filled):
     m[:, gap:8] = True
     out = morphology(m, "close", radius=2)
     np.testing.assert_array_equal(out[:, :gap], filled)
+
+
+def test_per_slice_on_4d_processes_every_2d_slice():
+    rng = np.random.default_rng(0)
+    lab = (rng.random((2, 3, 20, 20)) < 0.3).astype(np.int32)
+    got = morphology(lab, "close", radius=1, per_slice=True)
+    for t in range(2):
+        for z in range(3):
+            np.testing.assert_array_equal(got[t, z], morphology(lab[t, z], "close", radius=1))
+    with pytest.raises(ValueError, match="per_slice=True"):
+        morphology(lab, "close", radius=1)

@@ -227,3 +227,22 @@ def test_commit_never_reverts_a_change_made_without_an_event(
     expected = morphology(edited, "close", radius=int(w.radius.value), per_label=True)
     np.testing.assert_array_equal(layer.data, expected)
     assert (layer.data[0:4, 0:4] == 5).all()
+
+
+def test_4d_stack_each_slice_and_whole_volume_refused(make_napari_viewer, qtbot):
+    lab = np.zeros((2, 3, 30, 30), np.int32)
+    lab[:, :, 5:20, 5:20] = 1
+    lab[:, :, 10, 10] = 0  # a hole in every slice
+    viewer = make_napari_viewer()
+    layer = viewer.add_labels(lab.copy(), name="lab4d")
+    w = dock(viewer)
+    w.operation.value = "fill_holes"
+    w.scope.value = "each slice"
+    wait_for_result(qtbot, w)
+    assert w.run_commit() == 6  # one pixel in each of the 2 x 3 slices
+    assert (layer.data[:, :, 10, 10] == 1).all()
+    layer.undo()
+    np.testing.assert_array_equal(layer.data, lab)
+    w.scope.value = "whole volume"
+    qtbot.waitUntil(lambda: w.last_error is not None, timeout=5000)
+    assert "each slice" in w.last_error

@@ -236,15 +236,26 @@ def test_label_that_does_not_fit_the_target_dtype(make_napari_viewer, qtbot, coi
     assert not target.data.any()
 
 
-def test_layer_removed_while_computing(make_napari_viewer, qtbot, rng):
+def test_layer_removed_while_computing(make_napari_viewer, qtbot, rng, monkeypatch):
+    import napari_maskclean._widgets._live as live
+
+    errors = []
+    monkeypatch.setattr(live, "show_error", errors.append)
     viewer = make_napari_viewer()
-    img = viewer.add_image((rng.random((512, 512)) * 255).astype(np.uint8), name="gone")
+    img = viewer.add_image((rng.random((1024, 1024)) * 255).astype(np.uint8), name="gone")
     w = dock(viewer)
     w.method.value = "sauvola"
+    w._timer.stop()
     w._start()  # start at once, then remove the layer while it runs
+    worker = w._worker
+    assert worker is not None
     viewer.layers.remove(img)
-    qtbot.wait(300)
-    qtbot.waitUntil(lambda: w._worker is None or not w._worker.is_running, timeout=5000)
+    qtbot.waitUntil(lambda: not worker.is_running, timeout=10000)
+    qtbot.wait(100)  # the worker's returned signal is delivered
+    # the late result of the removed layer is dropped quietly: no error, no preview
+    assert errors == []
+    assert w.preview_layer() is None
+    assert w.last_result is None or w.last_result.job.source is not img
     assert "gone" not in [layer.name for layer in viewer.layers]
     assert w.image.value is None
     assert w.run_commit() == 0
@@ -264,13 +275,17 @@ def test_editing_the_image_recomputes(make_napari_viewer, qtbot, coins):
 
 def test_closing_the_widget_disconnects(make_napari_viewer, qtbot, coins):
     viewer = make_napari_viewer()
-    viewer.add_image(coins)
+    image = viewer.add_image(coins)
     w = dock(viewer)
     wait_for_result(qtbot, w)
     w.close_down()
+    edits = w.source_edits
+    image.data = coins[::-1].copy()  # not followed any more: disconnected
+    viewer.add_image(coins, name="another")
     w.request()
-    viewer.add_image(coins, name="another")  # must not raise or recompute
-    assert w._closed
+    qtbot.wait(150)
+    assert w.source_edits == edits
+    assert not w._timer.isActive() and not w._history_timer.isActive()
 
 
 def test_rgb_choice_is_announced(make_napari_viewer, qtbot, rng, monkeypatch):
