@@ -215,6 +215,11 @@ class RegionGrowingWidget(LiveWidget):
         if image is None:
             show_warning("Region growing: choose an image layer first.")
             return False
+        if self.viewer.dims.ndisplay == 3:
+            # a click in the 3D view is a ray, not a voxel: no seed at a guessed depth
+            show_warning("Region growing: switch to the 2D view to place seeds (in the 3D "
+                         "view a click has no depth); '3D' mode still grows in 3D.")
+            return False
         ndim = spatial_ndim(image)
         data_pos = np.asarray(image.world_to_data(world_position))[-ndim:]
         point = np.round(data_pos).astype(int)

@@ -312,3 +312,18 @@ def test_commit_in_2d_mode_keeps_the_seeds_of_other_slices(make_napari_viewer, q
     wait_for_result(qtbot, w)
     assert w.run_commit() == 100
     assert target.data[1].any() and len(w.seeds_layer().data) == 0
+
+
+def test_clicks_in_the_3d_view_are_refused(make_napari_viewer, qtbot, monkeypatch):
+    import napari_maskclean._widgets.region_widget as rw
+
+    warnings = []
+    monkeypatch.setattr(rw, "show_warning", warnings.append)
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((5, 30, 30), np.uint8), name="vol")
+    w = dock(viewer)
+    w.clicking.value = True
+    viewer.dims.ndisplay = 3
+    click(viewer, (2, 15, 15))
+    assert w.seeds_layer() is None or len(w.seeds_layer().data) == 0
+    assert "2D view" in warnings[-1]
