@@ -37,7 +37,7 @@ from .colors import (
     palette_from_rgb,
     rgb_to_labels,
 )
-from .holes import fill_nearest, fill_nearest_from, remove_islands
+from .holes import _hole_components, fill_nearest, fill_nearest_from, remove_islands
 
 __all__ = [
     "RGB_INVALID_MODES",
@@ -490,13 +490,16 @@ def fill_rgb_mask(
     2. Colours become labels (label ``k`` = ``palette[k]``). With an
        off-palette mode, colours within ``snap`` of a palette colour take its
        label and the others are *off-palette*.
-    3. Off-palette pixels are all filled from the nearest palette-coloured
-       pixel (they are noise, never "holes": ``max_hole_size`` does not apply
-       to them; ``max_distance`` does). Those left unfilled take the invalid
-       colour (added to the palette if missing).
-    4. With a colour mode, pixels of ``invalid_color`` are filled from the
-       nearest other colour: all of them, or holes up to ``max_hole_size``.
-    5. Islands smaller than ``min_island_size`` are removed.
+    3. In one pass, every pixel to repair takes the colour of a nearest
+       pixel that is not repaired (exactly nearest, in ``spacing`` units):
+       all off-palette pixels (noise, never "holes": ``max_hole_size`` does
+       not apply to them; ``max_distance`` does), and with a colour mode the
+       pixels of ``invalid_color`` - all of them, or those in regions of up
+       to ``max_hole_size`` pixels (bigger regions of that colour are kept
+       and are sources like any other colour). Off-palette pixels left
+       unfilled (beyond ``max_distance``) take the invalid colour (added to
+       the palette if missing).
+    4. Islands smaller than ``min_island_size`` are removed.
 
     Parameters
     ----------
@@ -589,19 +592,24 @@ def fill_rgb_mask(
 
     def one(plane: NDArray[np.int32]) -> NDArray[np.int32]:
         out = plane
-        off = out == INVALID_LABEL
-        if off.any():  # 3. off-palette noise: always filled (no hole-size rule)
+        # 3-4. One pass, so that every repaired pixel takes the colour of a nearest
+        # pixel that was valid from the start: off-palette noise (always filled, no
+        # hole-size rule) and the pixels of the invalid colour (holes up to
+        # max_hole_size, or all). Big regions of the invalid colour that are kept
+        # stay valid: they are sources. (Filling the two kinds one after the other
+        # would let the second copy colours that the first one had just made up.)
+        targets = out == INVALID_LABEL
+        if fill_colour:
+            colour_px = out == colour_label
+            if max_hole_size is not None:
+                colour_px = _hole_components(colour_px, connectivity, int(max_hole_size))
+            targets |= colour_px
+        if targets.any():
             out = fill_nearest_from(
-                out, off, max_distance=max_distance, dilate_invalid=dilate_invalid,
+                out, targets, max_distance=max_distance, dilate_invalid=dilate_invalid,
                 connectivity=connectivity, spacing=plane_spacing,
             )
-            out[out == INVALID_LABEL] = colour_label
-        if fill_colour:  # 4. pixels of the invalid colour
-            out = fill_nearest(
-                out, invalid=colour_label, max_hole_size=max_hole_size,
-                max_distance=max_distance, dilate_invalid=dilate_invalid,
-                connectivity=connectivity, spacing=plane_spacing,
-            )
+            out[out == INVALID_LABEL] = colour_label  # beyond max_distance
         if min_island_size:  # 5. islands
             out = remove_islands(
                 out, min_size=min_island_size, connectivity=connectivity, spacing=plane_spacing

@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from napari_maskclean.core.colors import labels_to_rgb
 from napari_maskclean.core.fill import (
@@ -209,3 +211,36 @@ def test_palette_color_dict():
     np.testing.assert_allclose(d[2], (0, 200 / 255, 0, 1))
     assert palette_color_dict(PALETTE, transparent_black=False)[0] == (0.0, 0.0, 0.0, 1.0)
     assert palette_color_dict([[9, 0, 0]])[0][3] == 1.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), max_hole=st.sampled_from([None, 1, 3]))
+def test_rgb_repairs_take_a_nearest_originally_valid_colour(seed, max_hole):
+    """Off-palette and invalid-colour pixels are repaired in one pass: every repaired
+    pixel's new colour is that of a nearest pixel that was valid from the start."""
+    from scipy import ndimage as ndi
+
+    from napari_maskclean.core.holes import _hole_components
+
+    pal = np.array([[0, 0, 0], [255, 0, 0], [0, 255, 0], [0, 0, 255]], np.uint8)
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(n) for n in rng.integers(3, 16, size=2))
+    lab = rng.integers(0, 4, size=shape)
+    rgb = pal[lab]
+    off = rng.random(shape) < 0.3
+    rgb[off] = [90, 90, 90]
+    black = (lab == 0) & ~off
+    kept = black & ~_hole_components(black, 1, max_hole) if max_hole else np.zeros_like(black)
+    sources = (~off & ~black) | kept  # classes, and black regions too big to be holes
+    if not sources.any():
+        return
+    out = fill_rgb_mask(rgb, palette=pal, max_hole_size=max_hole)
+    new = out.palette[out.labels]
+    np.testing.assert_array_equal(new[sources], rgb[sources])  # sources never change
+    dmin = ndi.distance_transform_edt(~sources)
+    colour_of = {tuple(c): k for k, c in enumerate(pal)}
+    source_lab = np.where(sources, lab, -1)
+    for idx in zip(*np.nonzero(~sources)):
+        k = colour_of[tuple(new[idx])]
+        dk = ndi.distance_transform_edt(source_lab != k)[idx]
+        assert dk == dmin[idx], (idx, k, dk, dmin[idx])
