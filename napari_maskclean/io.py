@@ -115,6 +115,11 @@ def _decode(path: Path) -> NDArray[Any]:
         data = cv2.cvtColor(data, cv2.COLOR_BGR2RGB)
     elif data.ndim == 3 and data.shape[2] == 4:
         data = cv2.cvtColor(data, cv2.COLOR_BGRA2RGBA)
+    header = _png_header(path) if _extension(path) == ".png" else None
+    if header is not None and header[1] == 0 and header[0] < 8 and data.ndim == 2:
+        # OpenCV scales 1/2/4-bit grey to 0..255 (a 0/1 mask reads as 0/255):
+        # undo it, so that the values are the file's values.
+        data = data // np.uint8(255 // (2 ** header[0] - 1))
     return data
 
 
@@ -785,5 +790,9 @@ def load_palette(path: PathLike) -> NDArray[np.uint8]:
         raise ValueError(
             f"{str(p)!r} is not a palette: expected a JSON list of [r, g, b] "
             "(or [r, g, b, a]) rows of integers, one row per label, e.g. [[0, 0, 0], [255, 0, 0]]"
+        )
+    if any(not 0 <= v <= 255 for row in rows for v in row):
+        raise ValueError(
+            f"{str(p)!r} is not a palette: every colour value must be 8-bit, between 0 and 255"
         )
     return _as_palette(np.array(rows, dtype=np.int64))

@@ -541,3 +541,27 @@ def test_read_rgb_mask_snap_is_passed_on(tmp_path):
     assert agree.mean() > 0.9
     with pytest.raises(ValueError, match="snap"):
         read_rgb_mask(tmp_path / "noisy.png", snap=40)  # snapping needs a palette
+
+
+@pytest.mark.parametrize("bits", [1, 2, 4])
+def test_low_bit_grey_png_keeps_the_stored_values(tmp_path, bits):
+    """OpenCV scales 1/2/4-bit grey PNGs to 0..255; a 0/1 mask must read as 0/1."""
+    from PIL import Image
+
+    top = 2**bits - 1
+    lab = (np.arange(8 * 8).reshape(8, 8) % (top + 1)).astype(np.uint8)
+    path = tmp_path / f"lab{bits}.png"
+    if bits == 1:
+        Image.fromarray(lab.astype(bool)).save(path)
+    else:
+        Image.fromarray(lab, mode="L").save(path, bits=bits)
+    assert path.read_bytes()[24] == bits  # really a low-bit file
+    np.testing.assert_array_equal(read_mask(path), lab)
+
+
+def test_palette_values_out_of_range_are_a_message(tmp_path):
+    path = tmp_path / "p.json"
+    for rows in ([[0, 0, 10**30]], [[0, 0, 256]], [[-1, 0, 0]]):
+        path.write_text(json.dumps(rows))
+        with pytest.raises(ValueError, match="between 0 and 255"):
+            load_palette(path)

@@ -861,7 +861,9 @@ def fill_nearest_from(
     step()
     # 2. optional dilation of the pixels to fill
     if dilate_invalid > 0:
-        reach = tuple(int(math.floor(dilate_invalid / math.sqrt(w))) for w in weights)
+        # + 1: float rounding must never make the crop one pixel short of the exact
+        # distance test below (which alone decides)
+        reach = tuple(int(math.floor(dilate_invalid / math.sqrt(w))) + 1 for w in weights)
         near = ~targets if untouched is None else ~(targets | untouched)
         # distance from every candidate pixel to the nearest target
         cand_tgt, cand_src, cand_d = _nearest_sources(

@@ -578,3 +578,15 @@ def test_chunked_on_threads_equals_one_thread(shape, spacing, kwargs):
     np.testing.assert_array_equal(many_rgb, one_rgb)
     if not kwargs:
         _check_nearest(values, many, inv, spacing)
+
+
+def test_dilation_does_not_depend_on_a_far_invalid_pixel():
+    """The crop around the targets must reach the exact dilation distance despite rounding."""
+    a = np.ones(60, np.int32)
+    a[20:] = 2
+    a[0] = 0  # the target
+    a[27] = 3  # exactly dilate_invalid away (27 * 0.09)
+    b = a.copy()
+    b[59] = 0  # a far target that widens the crop
+    kw = dict(spacing=0.09, dilate_invalid=27 * 0.09)
+    np.testing.assert_array_equal(fill_nearest(a, **kw)[:31], fill_nearest(b, **kw)[:31])
