@@ -4,8 +4,9 @@ A thin contribution over :mod:`napari_maskclean.io`:
 
 * an 8-bit RGB(A) PNG or TIFF with at most 256 colours
   (:func:`napari_maskclean.io.is_rgb_mask_file`) opens as a Labels layer whose
-  colours are exactly the file's colours (label 0 = the first colour in
-  lexicographic order, black if present, shown transparent), with the palette
+  colours are exactly the file's colours (label 0 = black, shown transparent;
+  a file without black gets a black placeholder as label 0, so that no class
+  is napari's background label), with the palette
   in ``layer.metadata["palette"]`` (row ``k`` = colour of label ``k``), so that
   the writer can save it back as the same colours;
 * a single-channel integer PNG or TIFF (grey, 16-bit or indexed PNG; any
@@ -134,11 +135,20 @@ def read_rgb_mask_layer(path: str | list[str]) -> list[LayerDataTuple]:
     -------
     list of tuple
         One ``(labels, kwargs, "labels")``: int32 labels, a direct colormap
-        with the file's colours, and ``metadata={"palette": palette}``.
+        with the file's colours, and ``metadata={"palette": palette}``. Label
+        0 is black (transparent); when the file has no black, palette row 0 is
+        a black placeholder and the file's colours are labels 1, 2, ...
     """
     if isinstance(path, (list, tuple)):
         path = path[0]
     labels, palette = io.read_rgb_mask(path)
+    if (palette[0, :3] != 0).any():
+        # No black in the file: label 0 would be a real class, which napari treats
+        # as background (the eraser paints it, 'preserve labels' ignores it). Keep 0
+        # for "no colour" (transparent black; erased pixels are saved as black).
+        placeholder = np.zeros((1, palette.shape[1]), np.uint8)
+        palette = np.vstack([placeholder, palette])
+        labels = labels + 1
     kwargs = {
         "name": _name(path),
         "colormap": palette_color_dict(palette),

@@ -5,6 +5,7 @@ import pytest
 import tifffile
 
 from napari_maskclean import _reader, _writer
+from napari_maskclean.core.colors import rgb_to_labels
 from napari_maskclean.io import read_image, read_mask, write_mask, write_rgb_mask
 from napari_maskclean.samples import rgb_mask_sample
 
@@ -133,3 +134,18 @@ def test_writer_direct(tmp_path, sample):
     assert not (tmp_path / "b.png").exists() and not (tmp_path / "v.png").exists()
     # the failed write left the earlier file intact
     np.testing.assert_array_equal(read_mask(tmp_path / "a.png"), sample["labels"])
+
+
+def test_rgb_mask_without_black_keeps_label_0_free(tmp_path):
+    """No class may become label 0 (napari's background: eraser, preserve labels)."""
+    rgb = np.zeros((10, 12, 3), np.uint8)
+    rgb[:, :6] = [255, 0, 0]
+    rgb[:, 6:] = [0, 0, 255]  # the smallest colour: it would have been label 0
+    path = tmp_path / "no_black.png"
+    write_rgb_mask(path, *rgb_to_labels(rgb))
+    [(labels, kwargs, _)] = _reader.get_reader(str(path))(str(path))
+    assert labels.min() == 1 and (labels != 0).all()
+    palette = np.asarray(kwargs["metadata"]["palette"])
+    np.testing.assert_array_equal(palette[labels], rgb)  # still exactly the file's colours
+    _writer.write_labels(str(tmp_path / "back.png"), labels, {"metadata": kwargs["metadata"]})
+    np.testing.assert_array_equal(read_image(tmp_path / "back.png"), rgb)  # lossless

@@ -324,12 +324,17 @@ class FillWidget(ScopeMixin, LiveWidget):
                 layer.colormap = DirectLabelColormap(
                     color_dict=palette_color_dict(layer.metadata["palette"]))
             return layer, lut
+        lut = np.arange(len(palette), dtype=np.int32)
+        if (palette[0, :3] != 0).any():
+            # no black: keep label 0 (napari's background) free of any class
+            palette = np.vstack([np.zeros((1, palette.shape[1]), np.uint8), palette])
+            lut += 1
         layer = new_labels_layer(self.viewer, source, name)
         layer.metadata["palette"] = palette
         layer.colormap = DirectLabelColormap(color_dict=palette_color_dict(palette))
         layer.opacity = 1.0  # the mask's colours exactly
         self._created = True
-        return layer, np.arange(len(palette), dtype=np.int32)
+        return layer, lut
 
     def run_commit(self) -> int:
         """Commit the current result; say so clearly when there is no mask to commit to."""

@@ -336,3 +336,22 @@ def test_target_removed(make_napari_viewer, qtbot, labels):
         w.commit(stale)  # a result whose layer is gone is refused by commit itself
     np.testing.assert_array_equal(layer.data, labels)
     assert len(layer._undo_history) == 0
+
+
+def test_rgb_mask_without_black_commits_no_class_as_label_0(make_napari_viewer, qtbot):
+    rgb = np.zeros((30, 40, 3), np.uint8)
+    rgb[:, :20] = [255, 0, 0]
+    rgb[:, 20:] = [0, 0, 255]
+    rgb[10, 10] = [128, 0, 127]  # a red-blue blend speck inside red
+    viewer = make_napari_viewer()
+    viewer.add_image(rgb.copy(), name="RGB", rgb=True)
+    w = dock(viewer)
+    w.rgb_invalid.value = "off-palette"
+    wait_for_result(qtbot, w)
+    assert w.run_commit() == 1
+    out = viewer.layers["RGB labels"]
+    palette = np.asarray(out.metadata["palette"])
+    assert (out.data != 0).all() and (palette[0] == 0).all()
+    expected = rgb.copy()
+    expected[10, 10] = [255, 0, 0]
+    np.testing.assert_array_equal(palette[out.data], expected)
