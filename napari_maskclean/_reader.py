@@ -85,6 +85,18 @@ def _is_label_tiff(path: Path) -> bool:
         return np.issubdtype(dtype, np.integer) and _looks_like_labels(page.asarray())
 
 
+def _has_alpha(path: Path) -> bool:
+    """True for an RGBA PNG or TIFF (4 samples per pixel)."""
+    if path.suffix.lower() == ".png":
+        with open(path, "rb") as fh:
+            head = fh.read(26)
+        return len(head) == 26 and head[25] == 6  # colour type 6: RGBA
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        return getattr(tif.pages.first, "samplesperpixel", 1) == 4
+
+
 def get_reader(path: str | list[str]) -> Callable[[str], list[LayerDataTuple]] | None:
     """Return a reader for a label image or an RGB colour-coded mask, else None.
 
@@ -142,6 +154,9 @@ def read_rgb_mask_layer(path: str | list[str]) -> list[LayerDataTuple]:
     if isinstance(path, (list, tuple)):
         path = path[0]
     labels, palette = io.read_rgb_mask(path)
+    if palette.shape[1] == 3 and _has_alpha(Path(os.fspath(path))):
+        # an opaque RGBA file: keep the alpha column, so it is saved back as RGBA
+        palette = np.hstack([palette, np.full((len(palette), 1), 255, np.uint8)])
     if (palette[0, :3] != 0).any():
         # No black in the file: label 0 would be a real class, which napari treats
         # as background (the eraser paints it, 'preserve labels' ignores it). Keep 0

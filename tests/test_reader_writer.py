@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import tifffile
+from PIL import Image
 
 from napari_maskclean import _reader, _writer
 from napari_maskclean.core.colors import rgb_to_labels
@@ -149,3 +150,16 @@ def test_rgb_mask_without_black_keeps_label_0_free(tmp_path):
     np.testing.assert_array_equal(palette[labels], rgb)  # still exactly the file's colours
     _writer.write_labels(str(tmp_path / "back.png"), labels, {"metadata": kwargs["metadata"]})
     np.testing.assert_array_equal(read_image(tmp_path / "back.png"), rgb)  # lossless
+
+
+def test_opaque_rgba_mask_is_saved_back_as_rgba(tmp_path):
+    rgba = np.full((6, 8, 4), 255, np.uint8)
+    rgba[..., :3] = 0
+    rgba[:, 4:, :3] = [255, 0, 0]
+    path = tmp_path / "opaque.png"
+    Image.fromarray(rgba, mode="RGBA").save(path)
+    [(labels, kwargs, _)] = _reader.get_reader(str(path))(str(path))
+    [out] = _writer.write_labels(str(tmp_path / "back.png"), labels, kwargs)
+    back = read_image(out)
+    assert back.shape == rgba.shape
+    np.testing.assert_array_equal(back, rgba)
