@@ -693,6 +693,7 @@ class LiveWidget(Container):
         full[job.region] = data
         if layer is not None:
             self.viewer.layers.remove(layer)
+        active = self.viewer.layers.selection.active
         layer = self.viewer.add_layer(
             kind(full, name=self.preview_name, scale=source.scale[-ndim:],
                  translate=source.translate[-ndim:], **layer_kwargs)
@@ -700,8 +701,12 @@ class LiveWidget(Container):
         if self._hidden:  # a result that was on its way when the dock was hidden
             layer.visible = False
             self._hid_layers.append(layer)
-        # Keep the user's selection on their own layer.
-        self.viewer.layers.selection.active = source
+        # Adding a layer selects it: give the selection back to the user's layer (never
+        # to a hidden one, which the user would then paint into without seeing it).
+        if active is not None and active in self.viewer.layers and not self._is_preview(active):
+            self.viewer.layers.selection.active = active
+        elif source.visible:
+            self.viewer.layers.selection.active = source
         return layer
 
     def remove_preview(self) -> None:
@@ -823,6 +828,24 @@ def layer_combo(viewer, kinds, *, label: str, tooltip: str, rgb: bool | None = N
     combo.null_string = null_text  # magicgui shows "-----" otherwise
     combo.choices = layer_choices(viewer, kinds, rgb=rgb)
     return combo
+
+
+def prefer_visible_layer(combo: ComboBox, viewer) -> None:
+    """Start ``combo`` on the layer the user works on, not on a hidden one.
+
+    The active layer if it is a choice, else the topmost visible choice; left
+    alone when there is none (magicgui's default is the bottom layer, which in
+    the samples is a hidden ground truth).
+    """
+    choices = [c for c in combo.choices if c is not None]
+    active = viewer.layers.selection.active
+    if active in choices:
+        pick = active
+    else:
+        visible = [c for c in choices if c.visible]
+        pick = visible[-1] if visible else None  # choices run bottom to top
+    if pick is not None and combo.value is not pick:
+        combo.value = pick
 
 
 def new_labels_layer(viewer, like: Layer, name: str, dtype=np.int32) -> Labels:

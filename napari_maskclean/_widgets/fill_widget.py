@@ -38,6 +38,7 @@ from ._live import (
     LiveWidget,
     Result,
     new_labels_layer,
+    prefer_visible_layer,
     write_labels,
 )
 from ._scope import SCOPES, ScopeMixin, spatial_ndim
@@ -156,6 +157,7 @@ class FillWidget(ScopeMixin, LiveWidget):
             w.changed.connect(self._update_visibility)
         self.target.changed.connect(self._rewatch_sources)
         self.reset_choices()
+        prefer_visible_layer(self.target, viewer)
         self._rewatch_sources()
         self._update_visibility()
         self.request()

@@ -10,7 +10,15 @@ from napari.layers import Labels
 from ..core.fill import change_preview
 from ..core.morphology import OPERATIONS, morphology
 from ._changes import change_colormap
-from ._live import InputError, Job, LiveWidget, Result, layer_combo, write_labels
+from ._live import (
+    InputError,
+    Job,
+    LiveWidget,
+    Result,
+    layer_combo,
+    prefer_visible_layer,
+    write_labels,
+)
 from ._scope import SCOPES, ScopeMixin, spatial_ndim
 
 if TYPE_CHECKING:
@@ -63,6 +71,7 @@ class MorphologyWidget(ScopeMixin, LiveWidget):
             w.changed.connect(self._update_visibility)
         self.labels.changed.connect(self._rewatch_sources)
         self.reset_choices()
+        prefer_visible_layer(self.labels, viewer)
         self._rewatch_sources()
         self._update_visibility()
         self.request()

@@ -26,6 +26,7 @@ from ._live import (
     image_array,
     layer_combo,
     new_labels_layer,
+    prefer_visible_layer,
     write_labels,
 )
 from ._scope import check_target, spatial_ndim
@@ -86,6 +87,7 @@ class RegionGrowingWidget(LiveWidget):
         self.target.changed.connect(self._rewatch_sources)
         self._current_label = 0
         self.reset_choices()
+        prefer_visible_layer(self.image, viewer)
         self._rewatch_sources()
         self._image_changed()
         # Compile (or load from cache) the flood kernels now, not on the first click.

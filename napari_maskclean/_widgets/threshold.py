@@ -21,7 +21,16 @@ from ..core.threshold import (
     threshold_value,
 )
 from ._histogram import HistogramView
-from ._live import InputError, Job, LiveWidget, Result, layer_combo, new_labels_layer, write_labels
+from ._live import (
+    InputError,
+    Job,
+    LiveWidget,
+    Result,
+    layer_combo,
+    new_labels_layer,
+    prefer_visible_layer,
+    write_labels,
+)
 from ._scope import SCOPES, ScopeMixin, check_target
 
 if TYPE_CHECKING:
@@ -116,6 +125,7 @@ class ThresholdWidget(ScopeMixin, LiveWidget):
         self.image.changed.connect(self._explain_rgb)
         self.rgb_channel.changed.connect(self._explain_rgb)
         self.reset_choices()
+        prefer_visible_layer(self.image, viewer)
         self._rewatch_sources()
         self._update_visibility()
         self.request()

@@ -246,3 +246,16 @@ def test_4d_stack_each_slice_and_whole_volume_refused(make_napari_viewer, qtbot)
     w.scope.value = "whole volume"
     qtbot.waitUntil(lambda: w.last_error is not None, timeout=5000)
     assert "each slice" in w.last_error
+
+
+def test_starts_on_the_visible_layer_and_never_selects_a_hidden_one(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    viewer.open_sample("napari-maskclean", "coins")  # image, hidden truth, annotation
+    viewer.layers.selection.active = viewer.layers["coins"]
+    w = dock(viewer)
+    assert w.labels.value is viewer.layers["coins annotation"]  # not the hidden truth
+    wait_for_result(qtbot, w)
+    assert viewer.layers.selection.active is viewer.layers["coins"]  # left where it was
+    w.labels.value = viewer.layers["coins truth"]  # the user's explicit choice
+    wait_for_result(qtbot, w)
+    assert viewer.layers.selection.active is not viewer.layers["coins truth"]
