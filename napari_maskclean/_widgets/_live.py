@@ -323,7 +323,7 @@ class LiveWidget(Container):
         self._history_timer.setInterval(250)
         self._history_timer.timeout.connect(self.check_history)
         self._history_timer.start()
-        self.status = Label(value="")
+        self.status = wrapping_label()
         self.commit_button = PushButton(text="Commit")
         self.commit_button.clicked.connect(self._commit_clicked)
         self._adopt_leftovers()
@@ -828,6 +828,19 @@ def layer_combo(viewer, kinds, *, label: str, tooltip: str, rgb: bool | None = N
     combo.null_string = null_text  # magicgui shows "-----" otherwise
     combo.choices = layer_choices(viewer, kinds, rgb=rgb)
     return combo
+
+
+def wrapping_label() -> Label:
+    """A status Label that wraps long messages instead of widening the dock."""
+    from qtpy.QtWidgets import QSizePolicy
+
+    label = Label(value="")
+    label.native.setWordWrap(True)
+    # Without this a long message makes the dock (and the window) wider and
+    # squeezes the canvas; the label takes the width the dock gives it.
+    label.native.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    label.native.setMinimumWidth(60)
+    return label
 
 
 def prefer_visible_layer(combo: ComboBox, viewer) -> None:

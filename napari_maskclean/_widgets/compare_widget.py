@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, Label, PushButton, SpinBox
+from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, PushButton, SpinBox
 from napari.layers import Image, Labels
 from napari.qt.threading import thread_worker
 from napari.utils.colormaps import DirectLabelColormap
@@ -83,6 +83,7 @@ from ._live import (
     history_signature,
     image_array,
     layer_combo,
+    wrapping_label,
     write_labels,
 )
 from ._scope import SCOPES, ScopeMixin, spatial_ndim
@@ -262,7 +263,7 @@ class CompareWidget(ScopeMixin, LiveWidget):
             self._legend_labels.append(chip)
         lay.addStretch(1)
 
-        self.caption = Label(value="")
+        self.caption = wrapping_label()
         self.caption.tooltip = "What the metrics below count as foreground."
         self.metrics_table = _table(
             ["metric", "value"],
@@ -321,7 +322,7 @@ class CompareWidget(ScopeMixin, LiveWidget):
         self.next_button = PushButton(text="Next error ▶")
         self.next_button.tooltip = ("Go to the next FP/FN (and wrong-class) connected "
                                     "component, biggest first; the view centres on it.")
-        self.error_label = Label(value="")
+        self.error_label = wrapping_label()
         self.error_label.tooltip = "The current error: kind, rank/number of errors, size."
         self.accept_button = PushButton(text="Accept into ground truth")
         self.accept_button.tooltip = _ACCEPT_TIP

@@ -401,3 +401,19 @@ def test_histogram_shows_the_prefiltered_values_the_level_applies_to(make_napari
     qtbot.waitUntil(lambda: w.is_current() and w.last_result.job.params["method"] == "manual")
     mask = w.preview_layer().data.astype(bool)
     assert 0.05 < mask.mean() < 0.95  # a real split, not an empty or full mask
+
+
+def test_a_long_message_wraps_instead_of_widening_the_dock(make_napari_viewer, qtbot, coins):
+    from napari_maskclean._widgets._live import InputError
+
+    viewer = make_napari_viewer(show=True)
+    viewer.add_image(coins)
+    dock_widget, w = viewer.window.add_plugin_dock_widget("napari-maskclean", "Threshold")
+    wait_for_result(qtbot, w)
+    qtbot.wait(100)
+    window, dock_width = viewer.window._qt_window.width(), dock_widget.width()
+    w._report_error(InputError("a long explanation of what went wrong " * 12))
+    qtbot.wait(200)
+    assert w.status.native.wordWrap()
+    assert dock_widget.width() <= dock_width + 5
+    assert viewer.window._qt_window.width() <= window
