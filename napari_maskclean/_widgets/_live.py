@@ -224,8 +224,9 @@ def current_region(viewer, layer: Layer, *, n_spatial: int = 2) -> tuple:
         what = "the 3D view" if dims.ndisplay == 3 else f"axes {tuple(dims.displayed)} displayed"
         raise InputError(
             f"'current slice' works on the {n_spatial}D slice of the last {n_spatial} axes of "
-            f"{layer.name!r}, but the viewer shows {what}; switch to the 2D view with the "
-            "default axis order (View > Axes: reset), or choose another scope."
+            f"{layer.name!r}, but the viewer shows {what}; switch to the 2D view (the "
+            "square/cube button at the bottom left) with the default axis order (the "
+            "transpose/roll buttons change it), or work on the whole volume."
         )
     point = np.asarray(dims.point)[-ndim:]
     data_point = np.asarray(layer.world_to_data(point))
@@ -307,6 +308,7 @@ class LiveWidget(Container):
         self._hidden = False
         #: Counts edits of the source layers (caches of derived data compare it).
         self.source_edits = 0
+        self._commit_note = ""
         self._hid_layers: list[Layer] = []
         self._watched: list[tuple[Any, Callable]] = []
         self._source_layers: list[Layer] = []
@@ -554,6 +556,10 @@ class LiveWidget(Container):
             self.show_result(result)
         except (InputError, ValueError) as err:
             self._report_error(err)
+            return
+        if self._commit_note:  # the recomputation that follows a commit
+            self.status.value = "; ".join(v for v in (self._commit_note, self.status.value) if v)
+            self._commit_note = ""
 
     def _failed(self, err: Exception, generation: int) -> None:
         if generation != self._generation or self._closed:
@@ -644,8 +650,12 @@ class LiveWidget(Container):
             return 0
         if n:
             record_step(result.job.step, source=result.job.source.name)
-        show_info(f"{self.title}: {n} pixel{'s' if n != 1 else ''} changed (Ctrl-Z undoes).")
-        self.status.value = f"committed: {n} pixels changed"
+            note = f"committed: {n} pixel{'s' if n != 1 else ''} changed (Ctrl-Z undoes)"
+        else:
+            note = "nothing to commit: no pixel would change"
+        show_info(f"{self.title}: {note}.")
+        self.status.value = note
+        self._commit_note = note  # kept in front of the next status line
         return n
 
     # ---- preview layer ---------------------------------------------------------------

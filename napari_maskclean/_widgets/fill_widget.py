@@ -138,7 +138,7 @@ class FillWidget(ScopeMixin, LiveWidget):
             tooltip="What connects pixels into regions: faces (4 in 2D, 6 in 3D) or also "
                     "corners (8 / 26).")
         self.highlight = CheckBox(
-            text="highlight changes", value=False,
+            text="highlight changes", value=True,
             tooltip="Preview the pixels that will change in magenta, instead of in the "
                     "colour of their new label (labels: those becoming background stay "
                     "white).")

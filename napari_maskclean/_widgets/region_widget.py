@@ -111,7 +111,8 @@ class RegionGrowingWidget(LiveWidget):
         layer = Points(np.empty((0, ndim)), name=self.seeds_name, ndim=ndim,
                        scale=image.scale[-ndim:], translate=image.translate[-ndim:],
                        features={"label": np.empty(0, dtype=int)}, size=8,
-                       face_color="yellow", border_color="black")
+                       face_color="transparent", border_color="yellow", border_width=0.25,
+                       canvas_size_limits=(8, 16))  # rings: the region stays visible
         self.viewer.add_layer(layer)
         layer.events.data.connect(self._seeds_edited)
         self.viewer.layers.selection.active = image
@@ -359,6 +360,10 @@ class RegionGrowingWidget(LiveWidget):
         self._grown = (result.extra, result.value.grower)
         self.update_preview(result.job, result.value.labels, opacity=0.6)
         n = len(result.job.params["seeds"])
+        if n == 0:
+            self.status.value = ("click an object to add a seed" if self.clicking.value else
+                                 "turn on 'click to add seeds', then click an object")
+            return
         self.status.value = f"{n} seed{'s' if n != 1 else ''}, " \
                             f"{int(np.count_nonzero(result.value.labels))} pixels"
 

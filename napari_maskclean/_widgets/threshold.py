@@ -220,7 +220,11 @@ class ThresholdWidget(ScopeMixin, LiveWidget):
         self.histogram.set_histogram(counts, edges)
         self.histogram.set_lines([] if levels is None else levels)
         n = int(np.count_nonzero(result.value))
-        self.status.value = f"{n} pixels on ({100 * n / max(result.value.size, 1):.1f}%)"
+        msg = f"{n} pixels on ({100 * n / max(result.value.size, 1):.1f}%)"
+        if levels is not None:
+            values = ", ".join(f"{float(v):.4g}" for v in np.ravel(levels))
+            msg += f"; level {values}"
+        self.status.value = msg
 
     def commit(self, result: Result) -> int:
         """Write the label into the target layer where the mask is on."""

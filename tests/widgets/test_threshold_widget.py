@@ -417,3 +417,19 @@ def test_a_long_message_wraps_instead_of_widening_the_dock(make_napari_viewer, q
     assert w.status.native.wordWrap()
     assert dock_widget.width() <= dock_width + 5
     assert viewer.window._qt_window.width() <= window
+
+
+def test_status_shows_the_level_and_what_a_commit_did(make_napari_viewer, qtbot, coins):
+    from napari_maskclean.core import threshold_value
+
+    viewer = make_napari_viewer()
+    viewer.add_image(coins, name="coins")
+    w = dock(viewer)
+    wait_for_result(qtbot, w)
+    assert f"level {float(threshold_value(coins)):.4g}" in w.status.value
+    n = w.run_commit()
+    assert w.status.value.startswith(f"committed: {n} pixels changed")
+    w.target.value = viewer.layers["coins mask"]
+    qtbot.waitUntil(w.is_current)
+    assert w.run_commit() == 0  # the same mask again
+    assert "nothing to commit" in w.status.value and "Ctrl-Z" not in w.status.value
