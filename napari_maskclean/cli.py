@@ -16,6 +16,9 @@ import sys
 #: Display names of the dock widgets, in the order the demo docks them.
 WIDGETS = ("Threshold", "Morphology", "Region growing", "Fill holes", "Compare with ground truth")
 PLUGIN = "napari-maskclean"
+#: The widget the demo shows in front for each sample.
+FRONT_WIDGET = {"coins": "Compare with ground truth", "rgb_mask": "Fill holes",
+                "blobs3d": "Morphology", "large": "Threshold"}
 
 
 class CLIError(Exception):
@@ -64,22 +67,19 @@ def demo(screenshot: str | None = None, *, sample: str = "coins") -> int:
     viewer = napari.Viewer(title="maskclean demo", show=True)
     viewer.open_sample(PLUGIN, sample)
     registered = set(available_widgets())
-    docks = []
+    docks, shown = [], []
     for name in WIDGETS:
         if name in registered:
             dock, _widget = viewer.window.add_plugin_dock_widget(PLUGIN, name)
             docks.append(dock)
-    # Tab the docks so the window stays readable. In front: the comparison when the
-    # sample has a ground truth (the docks behind pause and hide their previews),
-    # else the first widget.
+            shown.append(name)
+    # Tab the docks so the window stays readable (they also open as tabs on their
+    # own). In front: the widget that suits the sample; the docks behind pause and
+    # hide their previews.
     for dock in docks[1:]:
         viewer.window._qt_window.tabifyDockWidget(docks[0], dock)
-    if docks:
-        from qtpy.QtCore import QTimer
-
-        has_truth = any(layer.name.endswith("truth") for layer in viewer.layers)
-        front = docks[-1 if has_truth and WIDGETS[-1] in registered else 0]
-        QTimer.singleShot(0, front.raise_)  # once the tabs exist
+    wanted = FRONT_WIDGET.get(sample, WIDGETS[0])
+    front = next((d for n, d in zip(shown, docks, strict=True) if n == wanted), None)
     if screenshot:
         import time
 
@@ -89,12 +89,18 @@ def demo(screenshot: str | None = None, *, sample: str = "coins") -> int:
         for i in range(30):  # let live previews finish
             QApplication.processEvents()
             if i == 2:
+                if front is not None:
+                    front.raise_()  # after the docks' own tabbing
                 viewer.reset_view()  # fit the image to the resized canvas
             time.sleep(0.05)
         viewer.screenshot(screenshot, canvas_only=False)
         print(f"saved {screenshot}")
         viewer.close()
         return 0
+    if front is not None:
+        from qtpy.QtCore import QTimer
+
+        QTimer.singleShot(300, front.raise_)  # after the docks' own tabbing
     napari.run()
     return 0
 

@@ -20,6 +20,7 @@ layer. It writes the changed pixels only, through ``Labels.data_setitem`` inside
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -31,7 +32,7 @@ from napari.layers import Image, Labels, Layer
 from napari.qt.threading import thread_worker
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtCore import QEvent, QObject, QTimer
-from qtpy.QtWidgets import QDockWidget
+from qtpy.QtWidgets import QDockWidget, QMainWindow
 
 logger = logging.getLogger(__name__)
 
@@ -309,6 +310,7 @@ class LiveWidget(Container):
         #: Counts edits of the source layers (caches of derived data compare it).
         self.source_edits = 0
         self._commit_note = ""
+        self._dock_visible = True  # False while the dock is a background tab or closed
         self._hid_layers: list[Layer] = []
         self._watched: list[tuple[Any, Callable]] = []
         self._source_layers: list[Layer] = []
@@ -336,9 +338,8 @@ class LiveWidget(Container):
         self._connect(viewer.dims.events.order, self._slice_changed)
         self._connect(viewer.dims.events.ndisplay, self._slice_changed)
         self.native.destroyed.connect(self.close_down)
-        if self.pause_when_hidden:
-            self._visibility_filter = _VisibilityFilter(self)
-            self.native.installEventFilter(self._visibility_filter)
+        self._visibility_filter = _VisibilityFilter(self)
+        self.native.installEventFilter(self._visibility_filter)
 
     def _adopt_leftovers(self) -> None:
         """Clean up after an earlier dock of this widget that was closed with its X.
@@ -509,7 +510,9 @@ class LiveWidget(Container):
             self.remove_preview()
         msg = str(err)
         self.status.value = f"⚠ {msg}"
-        if msg != self.last_error:  # do not repeat the same popup on every keystroke
+        # No popup for the same message on every keystroke, nor from a dock in a
+        # background tab (its status line keeps the message for when it is shown).
+        if msg != self.last_error and self._dock_visible:
             show_error(msg)
         self.last_error = msg
         self.last_result = None
@@ -755,12 +758,19 @@ class LiveWidget(Container):
         self._source_layers = []
 
 
-class _VisibilityFilter(QObject):
-    """Tell a LiveWidget when its dock is hidden (a background tab, closed) or shown.
+#: The docks of this plugin's widgets, so that a new one opens as a tab beside them.
+_OUR_DOCKS: weakref.WeakSet = weakref.WeakSet()
 
-    A tabbed-away QDockWidget stays "visible" for Qt (its widgets get no hide
-    event); only the dock's ``visibilityChanged`` signal says so. The dock is
-    created around the widget after ``__init__``, so it is found at the first show.
+
+class _VisibilityFilter(QObject):
+    """Find a LiveWidget's dock at its first show: tab it, and follow its visibility.
+
+    A new dock opens as a tab beside the plugin's docks already open (one preview
+    at a time instead of several stacked docks with overlapping previews; drag it
+    out to see two). A tabbed-away QDockWidget stays "visible" for Qt (its widgets
+    get no hide event); only the dock's ``visibilityChanged`` signal says so, and a
+    widget with ``pause_when_hidden`` pauses then. The dock is created around the
+    widget after ``__init__``, so it is found at the first show.
     """
 
     def __init__(self, widget: LiveWidget) -> None:
@@ -776,9 +786,36 @@ class _VisibilityFilter(QObject):
             if parent is not None:
                 self._dock = parent
                 parent.visibilityChanged.connect(self._dock_visibility)
+                QTimer.singleShot(0, self._tab_with_the_others)  # once it is laid out
         return False
 
+    def _tab_with_the_others(self) -> None:
+        dock = self._dock
+        try:
+            main = dock.parentWidget()
+            floating = dock.isFloating()
+        except RuntimeError:  # deleted meanwhile
+            return
+        if isinstance(main, QMainWindow) and not floating:
+            area = main.dockWidgetArea(dock)
+            for other in list(_OUR_DOCKS):
+                try:
+                    fits = (other is not dock and other.parentWidget() is main
+                            and not other.isHidden() and not other.isFloating()
+                            and main.dockWidgetArea(other) == area)
+                except RuntimeError:  # the dock of a closed viewer
+                    _OUR_DOCKS.discard(other)
+                    continue
+                if fits:
+                    main.tabifyDockWidget(other, dock)
+                    dock.raise_()
+                    break
+        _OUR_DOCKS.add(dock)
+
     def _dock_visibility(self, visible: bool) -> None:
+        self._widget._dock_visible = visible
+        if not self._widget.pause_when_hidden:
+            return
         try:
             self._widget.set_hidden(not visible)
         except RuntimeError:  # Qt objects already deleted (closing)

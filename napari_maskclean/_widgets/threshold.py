@@ -149,8 +149,11 @@ class ThresholdWidget(ScopeMixin, LiveWidget):
         """Say which channel an RGB image is thresholded on (once per choice)."""
         layer = self.image.value
         if layer is not None and layer.rgb:
-            show_info(f"Threshold: {layer.name!r} is RGB; thresholding its "
-                      f"{self.rgb_channel.value} (change it in 'RGB as').")
+            msg = (f"{layer.name!r} is RGB; thresholding its {self.rgb_channel.value} "
+                   "(change it in 'RGB as').")
+            if self._dock_visible:  # no popup from a background tab
+                show_info(f"Threshold: {msg}")
+            self.status.value = msg
 
     def _level_from_histogram(self, value: float) -> None:
         self.method.value = "manual"
