@@ -249,6 +249,10 @@ class FillWidget(ScopeMixin, LiveWidget):
         if self._needs_palette_file():
             self.status.value = "choose a palette file (JSON list of [r, g, b] rows)"
             return None
+        if spatial_ndim(layer) > 3 and self.scope.value == SCOPES[1]:
+            raise InputError(
+                f"{layer.name!r} has {spatial_ndim(layer)} axes; filling works in 2D or 3D: "
+                "choose 'each slice' (every 2D slice) or 'current slice'.")
         region = self.region_for(layer)
         data = self.array_for(layer, region)
         params = self.params(layer, region)

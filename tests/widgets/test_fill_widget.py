@@ -359,3 +359,18 @@ def test_rgb_mask_without_black_commits_no_class_as_label_0(make_napari_viewer, 
     expected = rgb.copy()
     expected[10, 10] = [255, 0, 0]
     np.testing.assert_array_equal(palette[out.data], expected)
+
+
+def test_4d_stack_each_slice_works_and_whole_volume_is_explained(make_napari_viewer, qtbot):
+    lab = np.zeros((2, 3, 30, 30), np.int32)
+    lab[:, :, 5:20, 5:20] = 1
+    lab[:, :, 10, 10] = 0  # a hole in each of the 6 slices
+    viewer = make_napari_viewer()
+    layer = viewer.add_labels(lab.copy(), name="l")
+    w = dock(viewer)
+    w.scope.value = "each slice"
+    wait_for_result(qtbot, w)
+    assert w.run_commit() == 6 and (layer.data[:, :, 10, 10] == 1).all()
+    w.scope.value = "whole volume"
+    qtbot.waitUntil(lambda: w.last_error is not None, timeout=5000)
+    assert "each slice" in w.last_error and "channel_axis" not in w.last_error
