@@ -518,3 +518,23 @@ def test_undo_on_a_hidden_layer_still_updates_the_metrics(make_napari_viewer, qt
     qtbot.waitUntil(lambda: w.comparison.counts == full_counts(), timeout=3000)
     comps, lab = w.comparison.errors(min_size=1)
     assert lab[45, 15] == 0  # the undone FN is not listed as an error any more
+
+
+def test_a_stroke_and_its_undo_counted_once_with_the_history_timer(make_napari_viewer, qtbot,
+                                                                  pair):
+    """The 250 ms look at the undo history must not count an announced edit twice."""
+    truth, pred = pair
+    viewer, w, t, p = setup(make_napari_viewer, qtbot, truth, pred)
+
+    def full_counts():
+        m = binary_metrics(t.data, p.data)
+        return (m["tp"], m["fp"], m["fn"], m["tn"])
+
+    p.brush_size = 7
+    for i in range(8):  # the dabs of one stroke
+        p.paint((20 + i, 40 + 2 * i), 4)
+    qtbot.wait(700)  # the timer has looked at least twice
+    assert w.comparison.counts == full_counts()
+    p.undo()
+    qtbot.wait(700)
+    assert w.comparison.counts == full_counts()
