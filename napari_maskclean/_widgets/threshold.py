@@ -115,9 +115,16 @@ class ThresholdWidget(ScopeMixin, LiveWidget):
                      self.classes, self.class_index, self.block_size, self.local_method,
                      self.offset, self.k, self.prefilter, self.prefilter_size, self.sigma,
                      self.clip_limit, self.invert])
-        self.native.layout().addWidget(self.histogram)
-        self.extend([Container(widgets=[self.target, self.label_value], labels=True),
-                     self.commit_button, self.status])
+        output = Container(widgets=[self.target, self.label_value], labels=True)
+        self.extend([output, self.commit_button, self.status])
+        # The histogram right under the parameters it shows, above target and Commit
+        # (a plain Qt widget: magicgui would insert its later widgets above it).
+        layout = self.native.layout()
+        row = next(i for i in range(layout.count())
+                   if layout.itemAt(i).widget() is not None
+                   and (layout.itemAt(i).widget() is output.native
+                        or layout.itemAt(i).widget().isAncestorOf(output.native)))
+        layout.insertWidget(row, self.histogram)
         self.watch_parameters(params)
         for w in (self.method, self.prefilter, self.image):
             w.changed.connect(self._update_visibility)
