@@ -433,3 +433,18 @@ def test_status_shows_the_level_and_what_a_commit_did(make_napari_viewer, qtbot,
     qtbot.waitUntil(w.is_current)
     assert w.run_commit() == 0  # the same mask again
     assert "nothing to commit" in w.status.value and "Ctrl-Z" not in w.status.value
+
+
+def test_histogram_sits_above_target_and_commit(make_napari_viewer, coins):
+    viewer = make_napari_viewer()
+    viewer.add_image(coins)
+    w = dock(viewer)
+    layout = w.native.layout()
+
+    def row(native):
+        return next(i for i in range(layout.count()) if layout.itemAt(i).widget() is not None
+                    and (layout.itemAt(i).widget() is native
+                         or layout.itemAt(i).widget().isAncestorOf(native)))
+
+    assert row(w.invert.native) < row(w.histogram) < row(w.target.native) \
+        < row(w.commit_button.native)
