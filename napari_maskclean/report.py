@@ -8,15 +8,10 @@ per-file scores) are reported alongside. Problems with single files (missing
 partner, unreadable, different shapes) are recorded in
 :attr:`Report.skipped` and never stop the run.
 
-This module is napari-free. A command-line wrapper looks like::
-
-    report = compare_paths(truth, pred, progress=bar_callback)
-    for name, reason in report.skipped:
-        print(f"skipped {name}: {reason}", file=sys.stderr)
-    if not report.rows:
-        sys.exit(1)
-    report.write_csv(out)
-    report.plot(png)
+This module is napari-free and prints nothing: the caller reports
+``report.skipped`` as it sees fit (``maskclean compare``, in
+:func:`napari_maskclean.cli.compare`, writes one line per skipped file to
+stderr, then ``report.write_csv`` / ``report.plot``).
 """
 
 from __future__ import annotations

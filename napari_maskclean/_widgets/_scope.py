@@ -20,6 +20,11 @@ def spatial_ndim(layer: Layer) -> int:
 class ScopeMixin:
     """Adds a ``scope`` dropdown to a :class:`LiveWidget` for stacks and volumes."""
 
+    #: Most spatial axes the core operation takes at once ("whole volume"); None = any.
+    max_volume_ndim: int | None = None
+    #: What the widget does, for messages ("morphology works in 2D or 3D").
+    operation_name = "this operation"
+
     def add_scope_widgets(self) -> None:
         """Create the scope dropdown (shown only for nD layers)."""
         self.scope = ComboBox(
@@ -36,9 +41,19 @@ class ScopeMixin:
         return self.scope.value == SCOPES[0]
 
     def region_for(self, layer: Layer) -> tuple:
-        """Index of the data this job works on: the current slice, or everything."""
-        if spatial_ndim(layer) > 2 and self.scope.value == SCOPES[0]:
+        """Index of the data this job works on: the current slice, or everything.
+
+        Raises InputError for "whole volume" on data with more axes than the core
+        operation takes (``max_volume_ndim``), pointing to the scopes that work.
+        """
+        ndim = spatial_ndim(layer)
+        if ndim > 2 and self.scope.value == SCOPES[0]:
             return current_region(self.viewer, layer)
+        limit = self.max_volume_ndim
+        if limit is not None and ndim > limit and self.scope.value == SCOPES[1]:
+            raise InputError(
+                f"{layer.name!r} has {ndim} axes; {self.operation_name} works in 2D or "
+                f"{limit}D: choose 'each slice' (every 2D slice) or 'current slice'.")
         return ()
 
     def array_for(self, layer: Layer, region: tuple) -> np.ndarray:

@@ -67,6 +67,9 @@ def _post_rgb(fill) -> ChangePreview:
 class FillWidget(ScopeMixin, LiveWidget):
     """Fill invalid pixels from the nearest valid label and remove small islands."""
 
+    max_volume_ndim = 3  # the core fill is 2D/3D; 4D+ data: each slice
+    operation_name = "filling"
+
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         super().__init__(viewer, title="Fill holes")
         self._last_output: Labels | None = None  # the Labels layer an RGB commit wrote to
@@ -249,10 +252,6 @@ class FillWidget(ScopeMixin, LiveWidget):
         if self._needs_palette_file():
             self.status.value = "choose a palette file (JSON list of [r, g, b] rows)"
             return None
-        if spatial_ndim(layer) > 3 and self.scope.value == SCOPES[1]:
-            raise InputError(
-                f"{layer.name!r} has {spatial_ndim(layer)} axes; filling works in 2D or 3D: "
-                "choose 'each slice' (every 2D slice) or 'current slice'.")
         region = self.region_for(layer)
         data = self.array_for(layer, region)
         params = self.params(layer, region)

@@ -11,7 +11,6 @@ from ..core.fill import change_preview
 from ..core.morphology import OPERATIONS, morphology
 from ._changes import change_colormap
 from ._live import (
-    InputError,
     Job,
     LiveWidget,
     Result,
@@ -33,6 +32,8 @@ _SHOW = ("changes", "changes in label colours", "result")
 class MorphologyWidget(ScopeMixin, LiveWidget):
     """Erode, dilate, open, close, fill holes, remove specks or smooth a Labels layer."""
 
+    max_volume_ndim = 3  # the core morphology is 2D/3D; 4D+ data: each slice
+    operation_name = "morphology"
     _shown_result = False  # whether the preview layer holds the result (not changes)
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
@@ -123,10 +124,6 @@ class MorphologyWidget(ScopeMixin, LiveWidget):
         if layer is None:
             self.status.value = "add or choose a Labels layer"
             return None
-        if spatial_ndim(layer) > 3 and self.scope.value == SCOPES[1]:
-            raise InputError(
-                f"{layer.name!r} has {spatial_ndim(layer)} axes; morphology works in 2D or "
-                "3D: choose 'each slice' (every 2D slice) or 'current slice'.")
         region = self.region_for(layer)
         data = self.array_for(layer, region)
         return Job(morphology, (data,), self.params(layer), layer, region,
