@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, SpinBox
@@ -45,22 +44,39 @@ _MASK_COLORS = DirectLabelColormap(color_dict={None: "transparent", 0: "transpar
 _PREFILTER_KEYS = ("prefilter", "prefilter_size", "sigma", "clip_limit")
 
 
-def _threshold_and_histogram(image: np.ndarray, mask: np.ndarray, params: dict):
-    """Off-thread extras for the histogram: counts, edges and the level(s) used.
+class Thresholded(NamedTuple):
+    """A job's result: the mask, and the histogram of the values it was cut from."""
 
-    The histogram is that of the prefiltered image, the values the level applies
-    to (CLAHE and equalisation map them to 0..1).
+    mask: np.ndarray
+    counts: np.ndarray
+    edges: np.ndarray
+    levels: Any  # the level(s) used, or None (local methods, one level per slice)
+
+
+def _threshold_with_histogram(image: np.ndarray, **params) -> Thresholded:
+    """:func:`threshold_mask`, plus the histogram of the prefiltered image.
+
+    The prefilter runs once, and the level once: the histogram shows the values the
+    level applies to (CLAHE and equalisation map them to 0..1), and the mask is cut
+    at exactly that level (as ``threshold_mask(image, **params)`` would).
     """
-    params = dict(params)
-    if params.get("prefilter"):
-        pre = {k: params.pop(k) for k in _PREFILTER_KEYS if k in params}
-        image = prefilter_image(image, per_slice=bool(params.get("per_slice")), **pre)
+    rest = dict(params)
+    pre = {k: rest.pop(k) for k in _PREFILTER_KEYS if k in rest}
+    if pre.get("prefilter"):
+        image = prefilter_image(image, per_slice=bool(rest.get("per_slice")), **pre)
     counts, edges = image_histogram(image)
-    levels = None
-    if params["method"] not in _LOCAL and not params.get("per_slice"):
-        # (with per_slice, one level per slice: not one line on a histogram)
-        levels = threshold_value(image, **params)
-    return counts, edges, levels
+    if rest["method"] in _LOCAL or rest.get("per_slice"):
+        # a threshold image, or one level per slice: not a line on a histogram
+        return Thresholded(threshold_mask(image, **rest), counts, edges, None)
+    levels = threshold_value(image, **rest)
+    cut = np.ravel(levels)[rest.get("class_index", 0)] if rest["method"] == "multiotsu" \
+        else levels
+    manual = {k: v for k, v in rest.items() if k not in ("method", "level")}
+    mask = threshold_mask(image, method="manual", level=float(cut), **manual)
+    return Thresholded(mask, counts, edges, levels)
+
+
+_threshold_with_histogram.__name__ = "threshold_mask"  # the recipe step's name
 
 
 class ThresholdWidget(ScopeMixin, LiveWidget):
@@ -215,12 +231,12 @@ class ThresholdWidget(ScopeMixin, LiveWidget):
             raise InputError(
                 f"multi-Otsu with {params['classes']} classes has boundaries 0.."
                 f"{params['classes'] - 2}; lower 'boundary' or raise 'classes'.")
-        return Job(threshold_mask, (image,), params, layer, region,
-                   post=partial(_threshold_and_histogram, image, params=params))
+        return Job(_threshold_with_histogram, (image,), params, layer, region,
+                   post=lambda t: (t.counts, t.edges, t.levels))
 
     def preview_data(self, result: Result) -> np.ndarray:
         """The preview is the mask as 0/1 labels."""
-        return result.value.view(np.uint8)
+        return result.value.mask.view(np.uint8)
 
     def show_result(self, result: Result) -> None:
         """Update the preview layer and the histogram."""
@@ -229,8 +245,9 @@ class ThresholdWidget(ScopeMixin, LiveWidget):
         counts, edges, levels = result.extra
         self.histogram.set_histogram(counts, edges)
         self.histogram.set_lines([] if levels is None else levels)
-        n = int(np.count_nonzero(result.value))
-        msg = f"{n} pixels on ({100 * n / max(result.value.size, 1):.1f}%)"
+        mask = result.value.mask
+        n = int(np.count_nonzero(mask))
+        msg = f"{n} pixels on ({100 * n / max(mask.size, 1):.1f}%)"
         if levels is not None:
             values = ", ".join(f"{float(v):.4g}" for v in np.ravel(levels))
             msg += f"; level {values}"
@@ -246,4 +263,4 @@ class ThresholdWidget(ScopeMixin, LiveWidget):
             self.target.reset_choices()
             self.target.value = target
         check_target(target, job.source)
-        return write_labels(target, value, region=job.region, where=result.value)
+        return write_labels(target, value, region=job.region, where=result.value.mask)
