@@ -59,11 +59,8 @@ def _looks_like_labels(plane: np.ndarray) -> bool:
 
 def _is_label_png(path: Path) -> bool:
     """Grey (8/16-bit), grey+alpha or indexed PNG whose values look like labels."""
-    with open(path, "rb") as fh:
-        head = fh.read(26)
-    if len(head) < 26 or head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
-        return False
-    if head[25] not in (0, 3, 4):  # colour types: grey, palette, grey + alpha
+    header = io._png_header(path)  # (bit depth, colour type), None if not a PNG
+    if header is None or header[1] not in (0, 3, 4):  # grey, palette, grey + alpha
         return False
     return _looks_like_labels(io.read_mask(path))
 
@@ -88,9 +85,8 @@ def _is_label_tiff(path: Path) -> bool:
 def _has_alpha(path: Path) -> bool:
     """True for an RGBA PNG or TIFF (4 samples per pixel)."""
     if path.suffix.lower() == ".png":
-        with open(path, "rb") as fh:
-            head = fh.read(26)
-        return len(head) == 26 and head[25] == 6  # colour type 6: RGBA
+        header = io._png_header(path)
+        return header is not None and header[1] == 6  # colour type 6: RGBA
     import tifffile
 
     with tifffile.TiffFile(path) as tif:

@@ -155,16 +155,22 @@ class RegionGrowingWidget(LiveWidget):
         if not region or layer is None or len(layer.data) == 0:
             self.clear_seeds()
             return
-        coords, labels = self.seeds()
+        coords, _ = self.seeds()
         keep = ~np.all(coords[:, : len(region)] == region, axis=1)
         if keep.any():
-            with layer.events.data.blocker(self._seeds_edited):
-                layer.data = np.asarray(layer.data)[keep]
-                layer.features = {"label": labels[keep]}
+            self._keep_seeds(keep)
             self._current_label = 0
             self.request(immediate=True)
         else:
             self.clear_seeds()
+
+    def _keep_seeds(self, keep: np.ndarray) -> None:
+        """Keep only the seeds flagged in ``keep`` (the plugin's own Points layer)."""
+        layer = self.seeds_layer()
+        _, labels = self.seeds()
+        with layer.events.data.blocker(self._seeds_edited):
+            layer.data = np.asarray(layer.data)[keep]
+            layer.features = {"label": labels[keep]}
 
     # ---- mouse -------------------------------------------------------------------------
     def _set_clicking(self, on: bool) -> None:
@@ -252,11 +258,7 @@ class RegionGrowingWidget(LiveWidget):
         image = self.image.value
         scale = np.asarray(image.scale[-coords.shape[1]:])
         i = int(np.argmin((((coords - point) * scale) ** 2).sum(axis=1)))
-        layer = self.seeds_layer()
-        keep = np.arange(len(coords)) != i
-        with layer.events.data.blocker(self._seeds_edited):
-            layer.data = np.asarray(layer.data)[keep]
-            layer.features = {"label": labels[keep]}
+        self._keep_seeds(np.arange(len(coords)) != i)
         self.request(immediate=True)
         return True
 

@@ -12,6 +12,9 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+T = TypeVar("T")
 
 #: Below this many pixels of work, one thread is faster than splitting.
 MIN_PARALLEL_WORK = 256 * 256
@@ -56,12 +59,27 @@ def run_chunked(kernel: Callable[..., None], n: int, *args, work: int) -> None:
         in the calling thread.
     """
     threads = min(usable_cpus(), n) if work >= MIN_PARALLEL_WORK else 1
-    if threads <= 1:
-        kernel(*args, 0, n)
-        return
     bounds = [n * k // threads for k in range(threads + 1)]
-    pool = _get_pool()
-    futures = [pool.submit(kernel, *args, bounds[k], bounds[k + 1]) for k in range(1, threads)]
-    kernel(*args, bounds[0], bounds[1])
-    for future in futures:
-        future.result()  # re-raises a kernel's exception here
+    run_in_threads(lambda k: kernel(*args, bounds[k], bounds[k + 1]), threads)
+
+
+def run_in_threads(task: Callable[[int], T], n: int) -> list[T]:
+    """Run ``task(0)`` in the calling thread and ``task(1..n-1)`` on the shared pool.
+
+    Tasks must not wait for each other (the pool is shared and bounded).
+
+    Parameters
+    ----------
+    task : callable
+        Called with the task number.
+    n : int
+        Number of tasks (>= 1).
+
+    Returns
+    -------
+    list
+        The tasks' results, in task order; a task's exception is re-raised here.
+    """
+    futures = [_get_pool().submit(task, k) for k in range(1, n)]
+    first = task(0)
+    return [first, *(future.result() for future in futures)]

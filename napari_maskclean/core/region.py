@@ -24,7 +24,6 @@ import itertools
 import math
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -34,7 +33,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import ndimage as ndi
 
-from ._parallel import usable_cpus
+from ._parallel import run_in_threads, usable_cpus
 
 __all__ = ["RegionGrower", "flood_mask", "region_grow"]
 
@@ -1040,14 +1039,14 @@ class RegionGrower:
             out._owner = owner
             return out
         queue = _SharedIterator(indices)
-        with ThreadPoolExecutor(max_workers=n_threads - 1) as pool:
-            futures = [pool.submit(self._grow_seeds, queue, None, seed_coords, tick)
-                       for _ in range(n_threads - 1)]
-            owner = self._copy_owner()
-            self._grow_seeds(queue, owner, seed_coords, tick)
-            for future in futures:
-                claims, boxes = future.result()
-                _merge_boxes(owner, claims, seed_coords, boxes)
+        results = run_in_threads(
+            lambda k: self._grow_seeds(queue, self._copy_owner() if k == 0 else None,
+                                       seed_coords, tick),
+            n_threads,
+        )
+        owner = results[0][0]
+        for claims, boxes in results[1:]:
+            _merge_boxes(owner, claims, seed_coords, boxes)
         out._owner = owner
         return out
 
