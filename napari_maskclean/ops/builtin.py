@@ -323,7 +323,7 @@ FILL_RGB_MASK = register(OpSpec(
     locality=lambda p: _fill_locality(p) if p.get("palette") is not None else
     Locality.global_(GlobalHow.HISTOGRAM, "the palette is estimated from the colours of "
                      "the whole mask (a first pass), then filled"),
-    result=lambda raw: {"labels": raw.labels, "palette": raw.palette, "changed": raw.changed},
+    result_fields=("labels", "palette", "changed"),
 ))
 
 FILL_NEAREST = register(OpSpec(
@@ -379,7 +379,7 @@ RGB_TO_LABELS = register(OpSpec(
     locality=lambda p: Locality.pointwise() if p.get("palette") is not None else
     Locality.global_(GlobalHow.HISTOGRAM, "the palette is the set of colours of the whole "
                      "mask (a first pass)"),
-    result=lambda raw: {"labels": raw[0], "palette": raw[1]},
+    result_fields=("labels", "palette"),
 ))
 
 TO_GREY = register(OpSpec(

@@ -360,10 +360,10 @@ class OpSpec:
         record it and refuse a newer one.
     check : callable, optional
         ``f(params, where)`` for constraints between parameters; raises ParamError.
-    result : callable, optional
-        ``f(raw) -> dict`` naming the parts of a composite result (e.g. an
-        ``RGBFill`` gives ``{"labels": ..., "palette": ...}``); default
-        ``{output.value: raw}``.
+    result_fields : tuple of str, optional
+        Names of the parts of a tuple result, in order (``RGBFill`` gives
+        ``("labels", "palette", "changed")``); default: the result is one
+        ``output`` (``{output.value: raw}``).
     """
 
     name: str
@@ -376,7 +376,7 @@ class OpSpec:
     doc: str = ""
     version: int = 1
     check: Callable[[dict[str, Any], str], None] | None = None
-    result: Callable[[Any], dict[str, Any]] | None = None
+    result_fields: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         names = [p.name for p in self.params]
@@ -504,7 +504,9 @@ class OpSpec:
 
     def outputs(self, raw: Any) -> dict[str, Any]:
         """The parts of a result by name (``{"labels": ...}``)."""
-        return self.result(raw) if self.result is not None else {self.output.value: raw}
+        if self.result_fields:
+            return dict(zip(self.result_fields, raw, strict=False))
+        return {self.output.value: raw}
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able description of the spec (docs, sidecars)."""
