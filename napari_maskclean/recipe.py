@@ -745,8 +745,12 @@ class RecipeRecorder:
         old = self.steps[index]
         merged = {**old.params, **params}
         # Parameters that no longer apply (e.g. 'level' after method='otsu') are dropped.
-        merged = old.spec.validate(merged, strict=False)
-        step = dataclasses.replace(old, params=merged).checked(f"step {index + 1} ({old.op})")
+        where = f"step {index + 1} ({old.op})"
+        try:
+            merged = old.spec.validate(merged, where=where, strict=False)
+        except ParamError as err:
+            raise RecipeError(str(err)) from None
+        step = dataclasses.replace(old, params=merged).checked(where)
         self.steps[index] = step
         self._changed()
         return step
