@@ -1,24 +1,16 @@
-"""Read and write images, label masks, colour-coded RGB masks and palettes.
+"""Reading: images, label masks and colour-coded RGB masks.
 
-napari-free: PNG/JPEG are decoded with OpenCV (Pillow reads indexed PNGs and
-counts colours for :func:`is_rgb_mask_file`), TIFF through tifffile, ``.npy`` through NumPy and zarr
-directories through zarr when it is installed.
-
-Label images keep their values exactly: PNG stores ``bool``/``uint8`` labels
-as 8-bit and any other integer labels as 16-bit (0..65535); TIFF and ``.npy``
-store the array's own dtype, any shape. Colour-coded masks are 8-bit RGB(A)
-images whose colours map to labels through a palette, an ``(n, 3)`` or
-``(n, 4)`` uint8 array where row ``k`` is the colour of label ``k``
-(see :mod:`napari_maskclean.core.colors`).
+PNG/JPEG are decoded with OpenCV (Pillow reads indexed PNGs and counts colours
+for :func:`is_rgb_mask_file`), TIFF through tifffile, ``.npy`` through NumPy
+and zarr directories through zarr when it is installed. Every failure to read
+a file (empty, truncated, damaged, not an image, a folder, no permission) is
+one :class:`MaskReadError` naming the file.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import uuid
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,90 +18,32 @@ import cv2
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = [
-    "IMAGE_EXTENSIONS",
-    "MASK_EXTENSIONS",
-    "MASK_WRITE_EXTENSIONS",
-    "RGB_MASK_EXTENSIONS",
-    "read_image",
-    "read_mask",
-    "read_rgb_mask",
-    "write_mask",
-    "write_rgb_mask",
-    "is_rgb_mask_file",
-    "save_palette",
-    "load_palette",
-]
+from ._common import (
+    IMAGE_EXTENSIONS,
+    MASK_EXTENSIONS,
+    RGB_MASK_EXTENSIONS,
+    MaskReadError,
+    PathLike,
+    _check_extension,
+    _damaged,
+    _existing,
+    _extension,
+    _png_header,
+)
+from ._palette import _as_palette, load_palette
 
-PathLike = str | os.PathLike[str]
+__all__ = ["is_rgb_file", "is_rgb_mask_file", "read_image", "read_mask", "read_rgb_mask"]
 
-#: Extensions :func:`read_image` understands (``.zarr`` needs zarr).
-IMAGE_EXTENSIONS = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".npy", ".zarr")
-#: Extensions :func:`read_mask` understands (no lossy JPEG).
-MASK_EXTENSIONS = (".png", ".tif", ".tiff", ".npy", ".zarr")
-#: Extensions :func:`write_mask` writes.
-MASK_WRITE_EXTENSIONS = (".png", ".tif", ".tiff", ".npy")
-#: Extensions :func:`read_rgb_mask` understands.
-RGB_MASK_EXTENSIONS = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".npy")
-
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_PNG_MAX = 65535
 _MAX_MASK_COLORS = 256
-
-
-# ----------------------------------------------------------------------------
-# helpers
-# ----------------------------------------------------------------------------
-
-
-def _extension(path: Path) -> str:
-    return path.suffix.lower()
-
-
-def _check_extension(path: Path, allowed: tuple[str, ...], what: str) -> str:
-    ext = _extension(path)
-    if path.is_dir() and ext != ".zarr" and ".zarr" in allowed and _looks_like_zarr(path):
-        return ".zarr"
-    if ext not in allowed:
-        shown = ext or "no extension"
-        raise ValueError(
-            f"cannot {what} {str(path)!r}: unsupported file type ({shown}); "
-            f"supported: {', '.join(allowed)}"
-        )
-    return ext
-
-
-def _existing(path: PathLike) -> Path:
-    p = Path(os.fspath(path))
-    if not p.exists():
-        raise FileNotFoundError(
-            f"{str(p)!r} does not exist; check the path (relative paths are resolved "
-            f"from {os.getcwd()!r})"
-        )
-    return p
-
-
-def _looks_like_zarr(path: Path) -> bool:
-    return any((path / name).exists() for name in ("zarr.json", ".zarray", ".zgroup"))
-
-
-def _png_header(path: Path) -> tuple[int, int] | None:
-    """Return (bit depth, colour type) of a PNG, or None if it is not a PNG."""
-    with open(path, "rb") as fh:
-        head = fh.read(26)
-    if len(head) < 26 or head[:8] != _PNG_SIGNATURE or head[12:16] != b"IHDR":
-        return None
-    return head[24], head[25]
-
 
 def _decode(path: Path) -> NDArray[Any]:
     """Decode a PNG/JPEG with OpenCV, keeping bit depth; colour in RGB(A) order."""
     # np.fromfile + imdecode also works for non-ASCII paths on Windows.
     data = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     if data is None:
-        raise ValueError(
-            f"could not decode {str(path)!r}; the file is damaged or not really a "
-            f"{_extension(path)} image"
+        raise MaskReadError(
+            f"could not decode {str(path)!r}: the file is damaged, truncated or not "
+            f"really a {_extension(path).lstrip('.').upper()} image; export it again"
         )
     if data.ndim == 3 and data.shape[2] == 3:
         data = cv2.cvtColor(data, cv2.COLOR_BGR2RGB)
@@ -140,7 +74,7 @@ def _read_zarr(path: Path) -> NDArray[Any]:
     try:
         import zarr
     except ImportError:
-        raise ValueError(
+        raise MaskReadError(
             f"reading {str(path)!r} needs the zarr package: pip install zarr"
         ) from None
     node = zarr.open(str(path), mode="r")
@@ -154,23 +88,35 @@ def _read_zarr(path: Path) -> NDArray[Any]:
     keys = sorted(node.array_keys())
     if len(keys) == 1:
         return np.asarray(node[keys[0]][...])
-    raise ValueError(
+    raise MaskReadError(
         f"{str(path)!r} is a zarr group with {len(keys)} arrays {keys}; "
         f"pass the array's own path, e.g. {str(path / keys[0]) if keys else str(path)!r}"
     )
 
 
 def _read_array(path: Path, ext: str, *, indexed_as_labels: bool) -> NDArray[Any]:
+    """Decode ``path``; any failure of a decoder is one MaskReadError naming the file."""
+    try:
+        return _decode_any(path, ext, indexed_as_labels=indexed_as_labels)
+    except (MaskReadError, MemoryError):
+        raise
+    except Exception as err:  # cv2.error, TiffFileError, EOFError, OSError, zlib.error, ...
+        raise _damaged(path, err) from None
+
+
+def _decode_any(path: Path, ext: str, *, indexed_as_labels: bool) -> NDArray[Any]:
     if ext == ".zarr":
         return _read_zarr(path)
     if ext == ".npy":
         try:
             return np.load(path, allow_pickle=False)
         except ValueError as err:
-            raise ValueError(
+            if "allow_pickle" not in str(err):
+                raise  # truncated or damaged
+            raise MaskReadError(
                 f"{str(path)!r} holds Python objects, not a plain array; "
                 "save it with np.save(path, array) from a numeric array"
-            ) from err
+            ) from None
     if ext in (".tif", ".tiff"):
         import tifffile
 
@@ -190,85 +136,40 @@ def _is_rgb_tiff(path: Path) -> bool:
         return int(page.photometric) == int(tifffile.PHOTOMETRIC.RGB)
 
 
-def _check_labels(labels: ArrayLike, name: str = "labels") -> NDArray[Any]:
-    arr = np.asarray(labels)
-    if arr.dtype != bool and not np.issubdtype(arr.dtype, np.integer):
-        raise TypeError(
-            f"{name} must be an integer or boolean array, got dtype {arr.dtype}; "
-            f"convert it first, e.g. {name}.astype(np.int32) for whole-number floats"
-        )
-    if arr.ndim < 2:
-        raise ValueError(f"{name} must be at least 2D, got shape {arr.shape}")
-    return arr
+def is_rgb_file(path: PathLike) -> bool:
+    """Whether a mask file stores colours (RGB/RGBA PNG or TIFF), not label values.
 
+    Indexed (palette) PNGs are not: their indices are labels. The CLI and
+    the GUI use this to read a file the same way: colour files with
+    :func:`read_rgb_mask` or :func:`read_image`, others with :func:`read_mask`.
 
-def _target(path: PathLike, *, overwrite: bool) -> Path:
-    p = Path(os.fspath(path))
-    if p.exists() and not overwrite:
-        raise FileExistsError(f"{str(p)!r} already exists; pass overwrite=True to replace it")
-    if p.is_dir():
-        raise IsADirectoryError(f"{str(p)!r} is a directory; give a file name")
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
-        raise FileNotFoundError(
-            f"folder {str(parent)!r} does not exist; create it first "
-            "(e.g. Path(folder).mkdir(parents=True))"
-        )
-    return p
+    Parameters
+    ----------
+    path : str or path-like
+        A file that exists.
 
+    Returns
+    -------
+    bool
 
-def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    """Call ``write(tmp)`` on a temporary file next to ``path``, then move it into place."""
-    # A plain new file (not mkstemp, which creates it 0600) so the usual
-    # permissions apply; the random name avoids clashes between writers.
-    tmp = str(path.parent / f".{path.stem}.{uuid.uuid4().hex[:12]}.tmp{path.suffix}")
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    MaskReadError
+        If the file cannot be read (empty, damaged, a folder, no permission).
+    """
+    p = _existing(path)
+    ext = _extension(p)
     try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _write_bytes(payload: bytes) -> Callable[[str], None]:
-    def write(tmp: str) -> None:
-        with open(tmp, "wb") as fh:
-            fh.write(payload)
-
-    return write
-
-
-def _encode_png(image: NDArray[Any], path: Path) -> bytes:
-    if image.ndim == 3 and image.shape[2] == 3:
-        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    elif image.ndim == 3 and image.shape[2] == 4:
-        image = cv2.cvtColor(image, cv2.COLOR_RGBA2BGRA)
-    ok, buf = cv2.imencode(".png", np.ascontiguousarray(image), [cv2.IMWRITE_PNG_COMPRESSION, 6])
-    if not ok:  # pragma: no cover - OpenCV always ships a PNG encoder
-        raise ValueError(f"OpenCV could not encode {str(path)!r} as PNG")
-    return buf.tobytes()
-
-
-def _as_palette(palette: ArrayLike) -> NDArray[np.uint8]:
-    arr = np.asarray(palette)
-    if arr.ndim != 2 or arr.shape[1] not in (3, 4) or arr.shape[0] == 0:
-        raise ValueError(
-            "palette must be an (n, 3) RGB or (n, 4) RGBA array with one row per "
-            f"label, got shape {arr.shape}"
-        )
-    if arr.dtype == bool or not (
-        np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
-    ):
-        raise TypeError(f"palette must hold integers 0..255, got dtype {arr.dtype}")
-    if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
-        raise ValueError("palette must hold whole numbers 0..255 (8-bit colours)")
-    if arr.min() < 0 or arr.max() > 255:
-        raise ValueError(
-            f"palette values must be 8-bit (0..255), got {arr.min()}..{arr.max()}; "
-            "16-bit colours are not supported: divide them by 257 first"
-        )
-    return arr.astype(np.uint8)
+        if ext == ".png":
+            header = _png_header(p)
+            return header is not None and header[1] in (2, 6)
+        if ext in (".tif", ".tiff"):
+            return _is_rgb_tiff(p)
+    except Exception as err:
+        raise _damaged(p, err) from None
+    return False
 
 
 # ----------------------------------------------------------------------------
@@ -296,8 +197,10 @@ def read_image(path: PathLike) -> NDArray[Any]:
     ------
     FileNotFoundError
         If ``path`` does not exist.
-    ValueError
-        If the file type is not supported or the file cannot be decoded.
+    MaskReadError
+        If the file type is not supported or the file cannot be read (empty,
+        truncated, damaged, not an image, a folder, no permission). A
+        subclass of ValueError; the message names the file.
 
     Examples
     --------
@@ -309,7 +212,7 @@ def read_image(path: PathLike) -> NDArray[Any]:
     (3, 3)
     """
     p = _existing(path)
-    ext = _check_extension(p, IMAGE_EXTENSIONS, "read image")
+    ext = _check_extension(p, IMAGE_EXTENSIONS, "read image", MaskReadError)
     return _read_array(p, ext, indexed_as_labels=False)
 
 
@@ -334,10 +237,12 @@ def read_mask(path: PathLike) -> NDArray[Any]:
     ------
     FileNotFoundError
         If ``path`` does not exist.
-    ValueError
-        If the file type is not supported, the file is a colour image (use
-        :func:`read_rgb_mask`), or it holds non-integer values (a probability
-        map: threshold it instead).
+    MaskReadError
+        If the file type is not supported, the file cannot be read (empty,
+        truncated, damaged, not an image, a folder, no permission), it is a
+        colour image (use :func:`read_rgb_mask`), or it holds non-integer
+        values (a probability map: threshold it instead). A subclass of
+        ValueError; the message names the file.
 
     Examples
     --------
@@ -349,15 +254,9 @@ def read_mask(path: PathLike) -> NDArray[Any]:
     [[0, 1], [2, 300]]
     """
     p = _existing(path)
-    ext = _check_extension(p, MASK_EXTENSIONS, "read mask")
-    colour = False
-    if ext == ".png":
-        header = _png_header(p)
-        colour = header is not None and header[1] in (2, 6)
-    elif ext in (".tif", ".tiff"):
-        colour = _is_rgb_tiff(p)
-    if colour:
-        raise ValueError(
+    ext = _check_extension(p, MASK_EXTENSIONS, "read mask", MaskReadError)
+    if is_rgb_file(p):
+        raise MaskReadError(
             f"{str(p)!r} is a colour image, not a label image; read colour-coded "
             "masks with read_rgb_mask(path, palette)"
         )
@@ -368,8 +267,13 @@ def read_mask(path: PathLike) -> NDArray[Any]:
     if data.dtype == bool or np.issubdtype(data.dtype, np.integer):
         return data
     if np.issubdtype(data.dtype, np.floating):
+        if np.isnan(data).any():
+            raise MaskReadError(
+                f"{str(p)!r} contains NaN, so it is not a label image; replace NaN "
+                "first, e.g. np.nan_to_num(mask, nan=0), and save it again"
+            )
         if not np.all(np.isfinite(data)) or np.any(data != np.round(data)):
-            raise ValueError(
+            raise MaskReadError(
                 f"{str(p)!r} holds non-integer values, so it is not a label image "
                 "(a probability map?); read it with read_image and threshold it"
             )
@@ -377,7 +281,7 @@ def read_mask(path: PathLike) -> NDArray[Any]:
         info = np.iinfo(np.int32)
         dtype = np.int32 if info.min <= lo and hi <= info.max else np.int64
         return data.astype(dtype)
-    raise ValueError(
+    raise MaskReadError(
         f"{str(p)!r} has dtype {data.dtype}, which is not a label image; "
         "labels must be integers or booleans"
     )
@@ -417,9 +321,12 @@ def read_rgb_mask(
 
     Raises
     ------
-    ValueError
-        If the image is not 8-bit RGB(A) (grey images: use :func:`read_mask`;
-        16-bit colour is not supported).
+    FileNotFoundError
+        If ``path`` does not exist.
+    MaskReadError
+        If the file cannot be read (empty, truncated, damaged, not an image,
+        a folder, no permission) or is not 8-bit RGB(A) (grey images: use
+        :func:`read_mask`; 16-bit colour is not supported).
 
     Examples
     --------
@@ -433,16 +340,16 @@ def read_rgb_mask(
     [[0, 1], [2, 1]]
     """
     p = _existing(path)
-    ext = _check_extension(p, RGB_MASK_EXTENSIONS, "read RGB mask")
+    ext = _check_extension(p, RGB_MASK_EXTENSIONS, "read RGB mask", MaskReadError)
     rgb = _read_array(p, ext, indexed_as_labels=False)
     if rgb.ndim != 3 or rgb.shape[2] not in (3, 4):
-        raise ValueError(
+        raise MaskReadError(
             f"{str(p)!r} has shape {rgb.shape}, not an (H, W, 3) or (H, W, 4) colour "
             "image; read label images with read_mask"
         )
     if rgb.dtype != np.uint8:
         bits = rgb.dtype.itemsize * 8
-        raise ValueError(
+        raise MaskReadError(
             f"{str(p)!r} is a {bits}-bit {rgb.dtype} colour image; colour-coded masks "
             "must be 8-bit RGB: convert it, e.g. (rgb // 257).astype(np.uint8) for 16-bit"
         )
@@ -454,7 +361,7 @@ def read_rgb_mask(
         if np.all(rgb[..., 3] == 255):
             rgb = np.ascontiguousarray(rgb[..., :3])
         elif palette is not None:
-            raise ValueError(
+            raise MaskReadError(
                 f"{str(p)!r} is RGBA with transparent pixels but the palette is RGB; "
                 "give an (n, 4) RGBA palette"
             )
@@ -534,265 +441,3 @@ def _has_few_colors(image: Any, limit: int) -> bool:
         image = Image.fromarray(np.ascontiguousarray(image))
     # getcolors gives up (None) as soon as it meets more than ``limit`` colours.
     return image.getcolors(limit) is not None
-
-
-# ----------------------------------------------------------------------------
-# writing
-# ----------------------------------------------------------------------------
-
-
-def write_mask(path: PathLike, labels: ArrayLike, *, overwrite: bool = False) -> Path:
-    """Write a label image (or binary mask) losslessly.
-
-    The format follows the extension. ``.png``: 2D only, labels 0..65535;
-    ``bool``/``uint8`` labels are stored as 8-bit, any other integer dtype as
-    16-bit. ``.tif``/``.tiff`` (zlib-compressed) and ``.npy`` keep the array's
-    dtype and shape (3D and larger, negative labels, more than 65535 labels).
-
-    Parameters
-    ----------
-    path : str or path-like
-        Destination file; its folder must exist.
-    labels : array-like of int or bool
-        The labels to write.
-    overwrite : bool, optional
-        Replace ``path`` if it exists. Default False: refuse.
-
-    Returns
-    -------
-    path : pathlib.Path
-        The file written.
-
-    Raises
-    ------
-    FileExistsError
-        If ``path`` exists and ``overwrite`` is False.
-    TypeError
-        If ``labels`` is not an integer or boolean array.
-    ValueError
-        If the extension is not supported or the labels do not fit in a PNG
-        (not 2D, negative, or above 65535): save as ``.tif`` instead.
-
-    Examples
-    --------
-    >>> import tempfile, os, numpy as np
-    >>> from napari_maskclean.io import read_mask, write_mask
-    >>> path = os.path.join(tempfile.mkdtemp(), "volume.tif")
-    >>> _ = write_mask(path, np.zeros((2, 3, 4), dtype=np.int32))
-    >>> read_mask(path).shape
-    (2, 3, 4)
-    """
-    target = Path(os.fspath(path))
-    ext = _check_extension(target, MASK_WRITE_EXTENSIONS, "write mask")
-    arr = _check_labels(labels)
-    target = _target(target, overwrite=overwrite)
-    if ext == ".png":
-        if arr.ndim != 2:
-            raise ValueError(
-                f"PNG holds 2D label images only, got shape {arr.shape}; "
-                "save 3D or multi-channel labels as .tif"
-            )
-        if arr.dtype == bool or arr.dtype == np.uint8:
-            stored = arr.astype(np.uint8)
-        else:
-            lo = int(arr.min()) if arr.size else 0
-            hi = int(arr.max()) if arr.size else 0
-            if lo < 0:
-                raise ValueError(
-                    f"PNG cannot store negative labels (minimum {lo}); set invalid "
-                    "pixels to 0 first, or save as .tif"
-                )
-            if hi > _PNG_MAX:
-                raise ValueError(
-                    f"label {hi} is too large for a 16-bit PNG (maximum {_PNG_MAX}); "
-                    "save as .tif, or renumber with skimage.segmentation.relabel_sequential"
-                )
-            stored = arr.astype(np.uint16)
-        _atomic_write(target, _write_bytes(_encode_png(stored, target)))
-    elif ext in (".tif", ".tiff"):
-        import tifffile
-
-        def _tiff(tmp: str) -> None:
-            tifffile.imwrite(
-                tmp,
-                np.ascontiguousarray(arr),
-                photometric="minisblack",
-                compression="zlib",
-                bigtiff=arr.nbytes > 2**31,
-            )
-
-        _atomic_write(target, _tiff)
-    else:  # .npy
-
-        def _npy(tmp: str) -> None:
-            with open(tmp, "wb") as fh:
-                np.save(fh, arr, allow_pickle=False)
-
-        _atomic_write(target, _npy)
-    return target
-
-
-def write_rgb_mask(
-    path: PathLike,
-    labels: ArrayLike,
-    palette: ArrayLike,
-    *,
-    overwrite: bool = False,
-) -> Path:
-    """Write labels as a colour-coded RGB(A) PNG (lossless).
-
-    Parameters
-    ----------
-    path : str or path-like
-        Destination ``.png`` file; its folder must exist.
-    labels : (H, W) array-like of int
-        Labels 0..n-1.
-    palette : (n, 3) or (n, 4) array-like of uint8
-        Row ``k`` is the colour of label ``k``; an RGBA palette gives an
-        RGBA PNG.
-    overwrite : bool, optional
-        Replace ``path`` if it exists. Default False: refuse.
-
-    Returns
-    -------
-    path : pathlib.Path
-        The file written.
-
-    Raises
-    ------
-    FileExistsError
-        If ``path`` exists and ``overwrite`` is False.
-    ValueError
-        If ``path`` is not a ``.png``, ``labels`` is not 2D, a label has no
-        palette row (including -1 for invalid pixels: fill them first), or the
-        palette is not 8-bit.
-
-    Examples
-    --------
-    >>> import tempfile, os, numpy as np
-    >>> from napari_maskclean.io import read_image, write_rgb_mask
-    >>> palette = np.array([[0, 0, 0], [255, 0, 0]], dtype=np.uint8)
-    >>> path = os.path.join(tempfile.mkdtemp(), "mask.png")
-    >>> _ = write_rgb_mask(path, np.array([[0, 1]]), palette)
-    >>> read_image(path).tolist()
-    [[[0, 0, 0], [255, 0, 0]]]
-    """
-    target = Path(os.fspath(path))
-    _check_extension(target, (".png",), "write RGB mask")
-    arr = _check_labels(labels)
-    if arr.ndim != 2:
-        raise ValueError(f"labels must be a 2D image, got shape {arr.shape}")
-    pal = _as_palette(palette)
-    if arr.size:
-        lo, hi = int(arr.min()), int(arr.max())
-        if lo < 0:
-            raise ValueError(
-                f"labels contain {lo}, which has no colour; fill invalid (-1) pixels "
-                "first with napari_maskclean.core.holes.fill_nearest(labels, invalid=-1), "
-                "or set them to 0"
-            )
-        if hi >= len(pal):
-            raise ValueError(
-                f"label {hi} has no colour: the palette has {len(pal)} rows "
-                f"(labels 0..{len(pal) - 1}); add rows to the palette"
-            )
-    target = _target(target, overwrite=overwrite)
-    from napari_maskclean.core.colors import labels_to_rgb
-
-    rgb = np.asarray(labels_to_rgb(arr.astype(np.int32, copy=False), pal), dtype=np.uint8)
-    _atomic_write(target, _write_bytes(_encode_png(rgb, target)))
-    return target
-
-
-# ----------------------------------------------------------------------------
-# palettes
-# ----------------------------------------------------------------------------
-
-
-def save_palette(path: PathLike, palette: ArrayLike, *, overwrite: bool = False) -> Path:
-    """Save a palette as JSON: a list of ``[r, g, b]`` (or ``[r, g, b, a]``) rows.
-
-    Parameters
-    ----------
-    path : str or path-like
-        Destination file (conventionally ``.json``).
-    palette : (n, 3) or (n, 4) array-like
-        Row ``k`` is the colour of label ``k``, values 0..255.
-    overwrite : bool, optional
-        Replace ``path`` if it exists. Default False: refuse.
-
-    Returns
-    -------
-    path : pathlib.Path
-        The file written.
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> from napari_maskclean.io import load_palette, save_palette
-    >>> path = os.path.join(tempfile.mkdtemp(), "palette.json")
-    >>> _ = save_palette(path, [[0, 0, 0], [255, 0, 0]])
-    >>> load_palette(path).tolist()
-    [[0, 0, 0], [255, 0, 0]]
-    """
-    pal = _as_palette(palette)
-    target = _target(path, overwrite=overwrite)
-    rows = ",\n".join("  " + json.dumps([int(v) for v in row]) for row in pal)
-    _atomic_write(target, _write_bytes(f"[\n{rows}\n]\n".encode()))
-    return target
-
-
-def load_palette(path: PathLike) -> NDArray[np.uint8]:
-    """Load a palette saved by :func:`save_palette`.
-
-    Parameters
-    ----------
-    path : str or path-like
-        A JSON file holding a list of ``[r, g, b]`` or ``[r, g, b, a]`` rows.
-
-    Returns
-    -------
-    palette : (n, 3) or (n, 4) ndarray of uint8
-        Row ``k`` is the colour of label ``k``.
-
-    Raises
-    ------
-    FileNotFoundError
-        If ``path`` does not exist.
-    ValueError
-        If the file is not valid JSON or not a list of equal-length rows of
-        integers 0..255.
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> from napari_maskclean.io import load_palette
-    >>> path = os.path.join(tempfile.mkdtemp(), "palette.json")
-    >>> with open(path, "w") as fh:
-    ...     _ = fh.write("[[0, 0, 0], [0, 255, 0]]")
-    >>> load_palette(path).shape
-    (2, 3)
-    """
-    p = _existing(path)
-    try:
-        rows = json.loads(p.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise ValueError(
-            f"{str(p)!r} is not valid JSON ({err}); expected [[r, g, b], ...]"
-        ) from None
-    if (
-        not isinstance(rows, list)
-        or not rows
-        or not all(isinstance(row, list) for row in rows)
-        or len({len(row) for row in rows}) != 1
-        or not all(isinstance(v, int) and not isinstance(v, bool) for row in rows for v in row)
-    ):
-        raise ValueError(
-            f"{str(p)!r} is not a palette: expected a JSON list of [r, g, b] "
-            "(or [r, g, b, a]) rows of integers, one row per label, e.g. [[0, 0, 0], [255, 0, 0]]"
-        )
-    if any(not 0 <= v <= 255 for row in rows for v in row):
-        raise ValueError(
-            f"{str(p)!r} is not a palette: every colour value must be 8-bit, between 0 and 255"
-        )
-    return _as_palette(np.array(rows, dtype=np.int64))
