@@ -42,7 +42,7 @@ def _decode(path: Path) -> NDArray[Any]:
     data = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     if data is None:
         raise MaskReadError(
-            f"could not decode {str(path)!r}: the file is damaged, truncated or not "
+            f"cannot read {str(path)!r}: the file is damaged, truncated or not "
             f"really a {_extension(path).lstrip('.').upper()} image; export it again"
         )
     if data.ndim == 3 and data.shape[2] == 3:
