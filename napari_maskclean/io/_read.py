@@ -108,6 +108,12 @@ def _decode_any(path: Path, ext: str, *, indexed_as_labels: bool) -> NDArray[Any
     if ext == ".zarr":
         return _read_zarr(path)
     if ext == ".npy":
+        with open(path, "rb") as fh:
+            if fh.read(6) != b"\x93NUMPY":
+                raise MaskReadError(
+                    f"cannot read {str(path)!r}: not a NumPy .npy file (no .npy header); "
+                    "save arrays with np.save(path, array)"
+                )
         try:
             return np.load(path, allow_pickle=False)
         except ValueError as err:
