@@ -23,6 +23,7 @@ import math
 from typing import Any, Literal
 
 import cv2
+import numba
 import numpy as np
 import scipy.ndimage as ndi
 from numpy.typing import NDArray
@@ -115,24 +116,36 @@ def _components(labels: np.ndarray, ignore_index: int | None) -> np.ndarray:
 
 
 def _boxes(labels: np.ndarray, ignore_index: int | None):
-    """Components, their areas and boxes (slices per axis), from one labelling."""
-    cc = _components(labels, ignore_index)
+    """Components of equal label, their areas and boxes, from one labelling.
+
+    Returns the component image (0 for ``ignore_index``), the areas indexed by
+    component and the boxes as rows ``start_0, stop_0, start_1, stop_1, ...``.
+    """
+    a = labels.view(np.uint8) if labels.dtype == bool else labels
+    if a.ndim == 2:
+        try:
+            ign = a.dtype.type(0 if ignore_index is None else ignore_index)
+        except OverflowError:  # ignore_index outside the dtype: nothing to ignore
+            ign, ignore_index = a.dtype.type(0), None
+        return _cc_stats_2d(np.ascontiguousarray(a), ignore_index is not None, ign)
+    cc = _components(a, ignore_index)
     areas = np.bincount(cc.ravel())
-    objs = ndi.find_objects(cc)
-    return cc, areas, objs
+    boxes = np.zeros((len(areas), 2 * a.ndim), np.int64)
+    for i, box in enumerate(ndi.find_objects(cc), start=1):
+        boxes[i] = [v for s in box for v in (s.start, s.stop)]
+    return cc, areas, boxes
 
 
-def _small_boxes(areas: np.ndarray, objs: list, area_threshold: int) -> list:
-    # The seed suppresses components with area <= threshold ("if area > thresh: continue").
-    return [objs[i - 1] for i in np.flatnonzero(areas[1:] <= area_threshold) + 1]
-
-
-def _box_mask(shape: tuple[int, ...], boxes: list, pad: int) -> np.ndarray | None:
-    if not boxes:
+def _box_mask(shape: tuple[int, ...], boxes: np.ndarray, pad: int) -> np.ndarray | None:
+    """Union of the boxes, each padded by ``pad`` and clipped to the image."""
+    if len(boxes) == 0:
         return None
+    if len(shape) == 2:
+        return _box_mask_2d(shape[0], shape[1], boxes, pad)
     mask = np.zeros(shape, dtype=bool)
     for box in boxes:
-        mask[tuple(slice(max(s.start - pad, 0), min(s.stop + pad, n)) for s, n in zip(box, shape))] = True
+        mask[tuple(slice(max(box[2 * k] - pad, 0), min(box[2 * k + 1] + pad, n))
+                   for k, n in enumerate(shape))] = True
     return mask
 
 
@@ -144,7 +157,7 @@ def _blur(d: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def _remap_nearest(labels: np.ndarray, field: list[np.ndarray]) -> np.ndarray:
-    """labels at the rounded, clipped positions ``index + field`` (the seed's Step 4)."""
+    """Labels at the rounded, clipped positions ``index + field`` (the seed's Step 4)."""
     shape = labels.shape
     maps = []
     for axis, d in enumerate(field):  # field is in axis order (z), y, x
@@ -168,15 +181,15 @@ def _remap_nearest(labels: np.ndarray, field: list[np.ndarray]) -> np.ndarray:
     return labels[idx]
 
 
-def _instance_counts(labels: np.ndarray, cc: np.ndarray) -> dict:
-    """Number of connected pieces of each label value."""
-    rep = np.empty(int(cc.max()) + 1, dtype=labels.dtype)
+def _piece_counts(labels: np.ndarray, cc: np.ndarray) -> dict:
+    """Number of connected pieces of each label value (given its components)."""
+    rep = np.zeros(int(cc.max()) + 1, dtype=labels.dtype)
     rep[cc.ravel()] = labels.ravel()
     vals, counts = np.unique(rep[1:], return_counts=True)
     return dict(zip(vals.tolist(), counts.tolist()))
 
 
-def _make_instance_safe(labels, field, out, cc, objs, ignore_index, max_rounds=50):
+def _make_instance_safe(labels, field, out, cc, boxes, ignore_index, max_rounds=50):
     """Zero the field around instances that vanish or split, until none does.
 
     An instance whose bounding box, padded by the largest displacement plus one,
@@ -185,17 +198,17 @@ def _make_instance_safe(labels, field, out, cc, objs, ignore_index, max_rounds=5
     mends at least one instance for good and the loop ends.
     """
     skip = {0} if ignore_index is None else {0, ignore_index}
-    before = _instance_counts(labels, cc)
-    rep = np.empty(len(objs) + 1, dtype=labels.dtype)
+    rep = np.zeros(len(boxes), dtype=labels.dtype)
     rep[cc.ravel()] = labels.ravel()
+    before = _piece_counts(labels, cc)
     for _ in range(max_rounds):
-        after = _instance_counts(out, _components(out, ignore_index))
+        after = _piece_counts(out, _boxes(out, ignore_index)[0])
         bad = [v for v, n in before.items() if v not in skip and not 0 < after.get(v, 0) <= n]
         if not bad:
             return out
         pad = int(math.ceil(max(float(np.abs(d).max()) for d in field))) + 1
-        bad_ids = np.flatnonzero(np.isin(rep, bad))
-        mask = _box_mask(labels.shape, [objs[i - 1] for i in bad_ids if i > 0], pad)
+        ids = np.flatnonzero(np.isin(rep, bad))
+        mask = _box_mask(labels.shape, boxes[ids[ids > 0]], pad)
         for d in field:
             d[mask] = 0
         out = _remap_nearest(labels, field)
@@ -210,16 +223,18 @@ def _deform(labels, unit_field, *, alpha, sigma, area_threshold, ignore_index, s
         d *= 2
         d -= 1
         d *= alpha
-    need_cc = area_threshold > 0 or instance_safe
-    cc, areas, objs = _boxes(labels, ignore_index) if need_cc else (None, None, [])
-    small = _small_boxes(areas, objs, area_threshold) if area_threshold > 0 else []
+    cc = boxes = small = None
+    if area_threshold > 0 or instance_safe:
+        cc, areas, boxes = _boxes(labels, ignore_index)
+        # The seed suppresses components with area <= threshold ("if area > thresh: continue").
+        small = boxes[1:][areas[1:] <= area_threshold] if area_threshold > 0 else None
     pad = int(alpha // 2)  # the seed's pad; int() as slicing by a float fails
-    mask = _box_mask(labels.shape, small, pad)
+    mask = _box_mask(labels.shape, small, pad) if small is not None else None
     if mask is not None:
         for d in field:
             d[mask] = 0
     field = run_in_threads(lambda k: _blur(field[k], sigma), len(field))
-    if suppression == "exact" and small:
+    if suppression == "exact" and mask is not None:
         # Zero after the blur too, over boxes wide enough that nothing can reach in.
         reach = int(math.ceil(max(float(np.abs(d).max()) for d in field))) + 1
         mask = _box_mask(labels.shape, small, max(pad, reach))
@@ -227,7 +242,7 @@ def _deform(labels, unit_field, *, alpha, sigma, area_threshold, ignore_index, s
             d[mask] = 0
     out = _remap_nearest(labels, field)
     if instance_safe:
-        out = _make_instance_safe(labels, field, out, cc, objs, ignore_index)
+        out = _make_instance_safe(labels, field, out, cc, boxes, ignore_index)
     return out
 
 
@@ -461,3 +476,103 @@ def __getattr__(name: str) -> Any:
 
         return getattr(noise_metrics, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# --- numba kernels (2D): one labelling pass with areas and boxes, and a box mask
+
+
+@numba.njit(cache=True, nogil=True)
+def _find(parent, i):
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
+
+
+@numba.njit(cache=True, nogil=True)
+def _cc_stats_2d(lab, has_ignore, ignore):
+    """8-connected components of equal value; ignored pixels get 0.
+
+    Returns the component image (1..n), areas (n + 1) and boxes (n + 1, 4):
+    y start, y stop, x start, x stop.
+    """
+    h, w = lab.shape
+    cc = np.zeros((h, w), np.int32)
+    parent = np.zeros(h * w + 1, np.int32)  # all-distinct values: one label per pixel
+    nxt = 1
+    for y in range(h):
+        for x in range(w):
+            v = lab[y, x]
+            if has_ignore and v == ignore:
+                continue
+            cur = 0
+            # the visited 8-neighbours: left, up-left, up, up-right
+            for dy, dx in ((0, -1), (-1, -1), (-1, 0), (-1, 1)):
+                yy, xx = y + dy, x + dx
+                if yy < 0 or xx < 0 or xx >= w or lab[yy, xx] != v:
+                    continue
+                if has_ignore and lab[yy, xx] == ignore:
+                    continue
+                other = _find(parent, cc[yy, xx])
+                if cur == 0:
+                    cur = other
+                elif other != cur:
+                    if other < cur:
+                        parent[cur] = other
+                        cur = other
+                    else:
+                        parent[other] = cur
+            if cur == 0:
+                parent[nxt] = nxt
+                cur = nxt
+                nxt += 1
+            cc[y, x] = cur
+    final = np.zeros(nxt, np.int32)
+    n = 0
+    for i in range(1, nxt):
+        r = _find(parent, i)
+        if r == i:
+            n += 1
+            final[i] = n
+    for i in range(1, nxt):
+        final[i] = final[_find(parent, i)]
+    areas = np.zeros(n + 1, np.int64)
+    boxes = np.empty((n + 1, 4), np.int64)
+    boxes[:, 0] = h
+    boxes[:, 1] = 0
+    boxes[:, 2] = w
+    boxes[:, 3] = 0
+    for y in range(h):
+        for x in range(w):
+            c = final[cc[y, x]]
+            cc[y, x] = c
+            if c:
+                areas[c] += 1
+                boxes[c, 0] = min(boxes[c, 0], y)
+                boxes[c, 1] = max(boxes[c, 1], y + 1)
+                boxes[c, 2] = min(boxes[c, 2], x)
+                boxes[c, 3] = max(boxes[c, 3], x + 1)
+    return cc, areas, boxes
+
+
+@numba.njit(cache=True, nogil=True)
+def _box_mask_2d(h, w, boxes, pad):
+    """Union of the boxes (rows y0, y1, x0, x1), padded and clipped, via a summed table."""
+    acc = np.zeros((h + 1, w + 1), np.int32)
+    for k in range(boxes.shape[0]):
+        y0 = max(boxes[k, 0] - pad, 0)
+        y1 = min(boxes[k, 1] + pad, h)
+        x0 = max(boxes[k, 2] - pad, 0)
+        x1 = min(boxes[k, 3] + pad, w)
+        acc[y0, x0] += 1
+        acc[y0, x1] -= 1
+        acc[y1, x0] -= 1
+        acc[y1, x1] += 1
+    mask = np.zeros((h, w), np.bool_)
+    for y in range(h):
+        run = 0
+        for x in range(w):
+            run += acc[y, x]
+            acc[y, x] = run + (acc[y - 1, x] if y > 0 else 0)
+            mask[y, x] = acc[y, x] > 0
+    return mask
