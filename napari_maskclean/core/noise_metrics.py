@@ -319,7 +319,7 @@ def calibrate_noise(
         target=target,
         achieved=cache[best][metric],
         tolerance=tol,
-        reached=abs(evaluate(best)) <= tol,
+        reached=bool(abs(evaluate(best)) <= tol),
         figures=dict(cache[best]),
         evaluations=len(cache),
     )
