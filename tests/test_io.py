@@ -809,3 +809,58 @@ def test_palette_duplicate_colours_are_refused(tmp_path):
         write_rgb_mask(tmp_path / "m.png", np.zeros((2, 2), np.uint8), dup)
     # RGBA rows differing only in alpha are distinct colours
     save_palette(tmp_path / "q.json", [[0, 0, 0, 0], [0, 0, 0, 255]])
+
+
+# ---- folder stores (.zarr) through the same atomic writer ---------------------------
+def test_atomic_write_zarr_folder_store(tmp_path):
+    zarr = pytest.importorskip("zarr")
+    from napari_maskclean.io import atomic_write
+
+    target = tmp_path / "out.zarr"
+
+    def write(tmp):
+        arr = zarr.open_array(str(tmp), mode="w", shape=(4, 5), dtype="u1")
+        arr[...] = 7
+
+    atomic_write(target, write)
+    assert (zarr.open_array(str(target), mode="r")[...] == 7).all()
+    # no clobbering without overwrite, and nothing left behind
+    with pytest.raises(FileExistsError, match="out.zarr"):
+        atomic_write(target, write)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.zarr"]
+
+    def write_other(tmp):
+        arr = zarr.open_array(str(tmp), mode="w", shape=(2, 2), dtype="u1")
+        arr[...] = 3
+
+    atomic_write(target, write_other, overwrite=True)
+    assert zarr.open_array(str(target), mode="r").shape == (2, 2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.zarr"]
+
+
+def test_atomic_write_zarr_failure_leaves_nothing(tmp_path):
+    from napari_maskclean.io import atomic_write
+
+    def broken(tmp):
+        (tmp / "partial").write_text("x")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(tmp_path / "v.zarr", broken)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_write_zarr_created_meanwhile_is_not_clobbered(tmp_path):
+    from napari_maskclean.io import atomic_write
+
+    target = tmp_path / "v.zarr"
+
+    def write(tmp):
+        (tmp / "data").write_text("new")
+        target.mkdir()  # someone else creates the store while we write
+        (target / "theirs").write_text("old")
+
+    with pytest.raises(FileExistsError):
+        atomic_write(target, write)
+    assert sorted(p.name for p in target.iterdir()) == ["theirs"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.zarr"]

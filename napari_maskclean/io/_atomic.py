@@ -6,6 +6,10 @@ Ctrl-C, a full disk) never sees a half-written file. Without ``overwrite``
 the "does it exist?" check is made by the move itself (a hard link, which
 fails if the name is taken), so a file created by someone else while we were
 writing is never replaced.
+
+A folder store (``.zarr``) is written the same way: a hidden temporary folder
+is filled, then renamed in one step (a rename onto an existing folder with
+content fails, so nothing is clobbered either).
 """
 
 from __future__ import annotations
@@ -13,12 +17,16 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 from ._common import PathLike
 
 __all__ = ["atomic_write", "check_writable"]
+
+#: Suffixes of outputs that are folders (chunked stores), written as a whole folder.
+FOLDER_SUFFIXES = (".zarr",)
 
 _OVERWRITE_HINT = "pass overwrite=True (on the command line: --overwrite) to replace it"
 
@@ -39,8 +47,15 @@ def _folder(target: Path) -> Path:
     return target.parent if str(target.parent) else Path(".")
 
 
+def _is_folder_store(target: Path) -> bool:
+    return target.suffix.lower() in FOLDER_SUFFIXES
+
+
 def _checks(target: Path, *, overwrite: bool) -> None:
-    if target.is_dir():
+    if _is_folder_store(target) and target.is_dir():
+        if not overwrite:
+            raise _exists_error(target)
+    elif target.is_dir():
         raise _os_error(
             IsADirectoryError, errno.EISDIR,
             f"{str(target)!r} is a folder; give a file name inside it",
@@ -62,17 +77,20 @@ def _temp_name(target: Path) -> Path:
 
 
 def _create_temp(target: Path) -> Path:
-    """Create (exclusively) an empty temporary file next to ``target``."""
+    """Create (exclusively) an empty temporary file (or folder store) next to ``target``."""
     for _ in range(100):
         tmp = _temp_name(target)
         try:
-            # O_EXCL: never reuse someone else's file; 0o666 & umask, as a plain open()
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            if _is_folder_store(target):
+                os.mkdir(tmp)
+            else:
+                # O_EXCL: never reuse someone else's file; 0o666 & umask, as a plain open()
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+                os.close(fd)
         except FileExistsError:
             continue
         except OSError as err:
             raise _not_writable(target, err) from None
-        os.close(fd)
         return tmp
     raise FileExistsError(f"cannot create a temporary file next to {str(target)!r}")
 
@@ -114,8 +132,19 @@ def check_writable(path: PathLike, *, overwrite: bool = False) -> Path:
     """
     target = Path(os.fspath(path))
     _checks(target, overwrite=overwrite)
-    os.unlink(_create_temp(target))
+    _remove(_create_temp(target))
     return target
+
+
+def _remove(tmp: Path) -> None:
+    """Remove a temporary file or folder store (gone already is fine)."""
+    if tmp.is_dir() and not tmp.is_symlink():
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
+    try:
+        os.unlink(tmp)
+    except FileNotFoundError:
+        pass
 
 
 def _retarget(err: BaseException, tmp: Path, target: Path) -> BaseException:
@@ -138,8 +167,33 @@ def _retarget(err: BaseException, tmp: Path, target: Path) -> BaseException:
     return new.with_traceback(err.__traceback__)
 
 
+def _commit_folder(tmp: Path, target: Path, *, overwrite: bool) -> None:
+    """Move a finished temporary folder store to ``target`` (one rename)."""
+    old = None
+    if overwrite and target.exists():
+        old = _temp_name(target)
+        os.rename(target, old)  # keep the old store until the new one is in place
+    try:
+        # rename(2) fails on an existing folder with content (ENOTEMPTY/EEXIST)
+        # or a file (ENOTDIR): the no-clobber check is the move itself.
+        if target.exists() and not target.is_dir():
+            raise _exists_error(target)
+        os.rename(tmp, target)
+    except OSError as err:
+        if old is not None:
+            os.rename(old, target)
+        if err.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR):
+            raise _exists_error(target) from None
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def _commit(tmp: Path, target: Path, *, overwrite: bool) -> None:
     """Move the finished temporary file to ``target``."""
+    if _is_folder_store(target):
+        _commit_folder(tmp, target, overwrite=overwrite)
+        return
     if overwrite:
         try:
             os.replace(tmp, target)
@@ -227,7 +281,7 @@ def atomic_write(
     try:
         try:
             write(tmp)
-            if not tmp.is_file():
+            if not (tmp.is_dir() if _is_folder_store(target) else tmp.is_file()):
                 raise _os_error(
                     OSError, errno.ENOENT,
                     f"the writer did not write {str(target)!r} (the temporary file vanished)",
@@ -239,9 +293,6 @@ def atomic_write(
             raise new from None
         _commit(tmp, target, overwrite=overwrite)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        _remove(tmp)
         raise
     return target
