@@ -62,7 +62,7 @@ def test_given_palette_and_off_palette_pixels():
     palette = np.array([[0, 0, 0], [255, 0, 0], [0, 0, 255]], np.uint8)
     rgb = palette[np.array([[0, 1, 2], [2, 1, 0]])]
     rgb[0, 1] = [250, 4, 3]  # off-palette
-    labels, pal = rgb_to_labels(rgb, palette)
+    labels, pal = rgb_to_labels(rgb, palette, snap=0)  # exact colours only
     assert pal is not palette and np.array_equal(pal, palette)
     assert labels.tolist() == [[0, -1, 2], [2, 1, 0]]
     snapped, _ = rgb_to_labels(rgb, palette, snap=10)
@@ -72,6 +72,8 @@ def test_given_palette_and_off_palette_pixels():
     # a non-sorted palette keeps its own label order
     rev = palette[::-1]
     assert rgb_to_labels(palette[None], rev)[0].tolist() == [[2, 1, 0]]
+    # None (the default) snaps automatically: (250, 4, 3) is red
+    assert rgb_to_labels(rgb, palette)[0].tolist() == [[0, 1, 2], [2, 1, 0]]
 
 
 @pytest.mark.parametrize("n_ch", [3, 4])
@@ -102,7 +104,7 @@ def test_snap_then_fill_repairs_off_palette_pixels():
     noisy = rgb.copy()
     specks = rng.random(lab.shape) < 0.05
     noisy[specks] = rng.integers(0, 256, (specks.sum(), 3))
-    labels, pal = rgb_to_labels(noisy, palette)
+    labels, pal = rgb_to_labels(noisy, palette, snap=0)
     assert (labels[specks] == -1).mean() > 0.9
     repaired = labels_to_rgb(fill_nearest(labels, invalid=-1), pal)
     colours = {tuple(c) for c in repaired.reshape(-1, 3)}
@@ -114,7 +116,7 @@ def test_too_many_colours_refused_with_count():
     rng = np.random.default_rng(1)
     rgb = rng.integers(0, 256, (50, 60, 3)).astype(np.uint8)
     n = len(np.unique(rgb.reshape(-1, 3), axis=0))
-    with pytest.raises(ValueError, match=f"{n} distinct colours.*palette_from_rgb"):
+    with pytest.raises(ValueError, match=f"{n} distinct colours.*estimate_palette"):
         rgb_to_labels(rgb)
     labels, pal = rgb_to_labels(rgb, max_colors=n)
     assert np.array_equal(labels_to_rgb(labels, pal), rgb)
