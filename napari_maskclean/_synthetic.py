@@ -32,7 +32,7 @@ def blob_map(shape: tuple[int, int] = (512, 512), n_classes: int = 6, *,
     labels = np.zeros(shape, np.int32)
     sizes = (24.0, 12.0, 6.0, 16.0, 8.0, 4.0)
     for k in range(1, n_classes):
-        sigma = sizes[(k - 1) % len(sizes)] * min(shape) / 512
+        sigma = sizes[(k - 1) % len(sizes)]  # pixels: a small map is a crop, not a zoom
         field = cv2.GaussianBlur(rng.standard_normal(shape).astype(np.float32), (0, 0), sigma)
         labels[field > np.quantile(field, 0.85)] = k
     return labels

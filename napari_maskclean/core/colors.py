@@ -221,8 +221,8 @@ def _duplicate_rows(pal: NDArray[np.uint8]) -> None:
         i, j = sorted((int(order[same[0]]), int(order[same[0] + 1])))
         raise ValueError(
             f"palette has duplicate colours: rows {i} and {j} are both {pal[i].tolist()}, so "
-            "a pixel of that colour has no single label; make every palette colour distinct (merge the two classes "
-            "or change one colour)"
+            "a pixel of that colour has no single label; make every palette colour distinct "
+            "(merge the two classes or change one colour)"
         )
 
 

@@ -47,6 +47,7 @@ __all__ = [
     "estimate_palette",
     "fill_labels",
     "fill_rgb_mask",
+    "looks_like_color_mask",
     "palette_color_dict",
 ]
 
@@ -452,6 +453,56 @@ def estimate_palette(
             break
     palette = centres[kept].astype(np.uint8)
     return palette[np.lexsort(palette.T[::-1])]  # lexicographic: black first
+
+
+def looks_like_color_mask(
+    rgb: ArrayLike, *, max_classes: int = 64, min_coverage: float = 0.9
+) -> bool:
+    """Tell a colour-coded mask (possibly JPEG or anti-aliased) from a photograph.
+
+    A mask has a few dominant colours that cover most of its pixels: the
+    palette from :func:`estimate_palette` has at most ``max_classes`` colours
+    and at least ``min_coverage`` of the pixels snap to one of them (automatic
+    snap of :func:`~napari_maskclean.core.colors.rgb_to_labels`). Large images
+    are judged on a subsample of about 512 x 512 pixels.
+
+    Parameters
+    ----------
+    rgb : array_like of uint8, shape (H, W, 3) or (H, W, 4)
+        A 2D colour image.
+    max_classes : int, optional
+        Most class colours a mask may have (default 64).
+    min_coverage : float, optional
+        Least fraction of pixels that must snap to a class colour (default 0.9).
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from napari_maskclean.core.fill import looks_like_color_mask
+    >>> mask = np.zeros((64, 64, 3), np.uint8); mask[:, 32:] = [255, 0, 0]
+    >>> looks_like_color_mask(mask)
+    True
+    >>> noise = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    >>> looks_like_color_mask(noise)
+    False
+    """
+    img = _check_rgb_mask(rgb)
+    if img.ndim != 3 or img.size == 0:
+        return False
+    step = max(1, int(math.ceil(max(img.shape[:2]) / 512)))
+    img = img[::step, ::step]  # strided: still a mask (blocky), still a photo
+    try:
+        pal = estimate_palette(img, max_colors=max_classes + 1)
+    except ValueError:  # no uniform region at all
+        return False
+    if len(pal) > max_classes:
+        return False
+    labels, _ = rgb_to_labels(img, pal)
+    return bool((labels != INVALID_LABEL).mean() >= min_coverage)
 
 
 def _exact_colours(
