@@ -11,10 +11,10 @@ palette estimated from the image. Baselines in the same run: exact colours
 
 from __future__ import annotations
 
-import _common  # noqa: F401  (puts the working tree first on sys.path)
 import statistics
 import time
 
+import _common  # noqa: F401  (puts the working tree first on sys.path)
 import numpy as np
 
 from napari_maskclean._synthetic import OKABE_ITO, antialiased_map, blob_map, jpeg
