@@ -499,7 +499,7 @@ def test_read_rgb_mask_marks_off_palette(tmp_path):
 
     sample = rgb_mask_sample()
     Image.fromarray(sample["noisy"]).save(tmp_path / "noisy.png")
-    labels, _ = read_rgb_mask(tmp_path / "noisy.png", sample["palette"])
+    labels, _ = read_rgb_mask(tmp_path / "noisy.png", sample["palette"], snap=0)
     assert (labels == -1).any()
     ok = labels >= 0
     np.testing.assert_array_equal(sample["palette"][labels[ok]], sample["noisy"][ok])
@@ -534,9 +534,12 @@ def test_read_rgb_mask_snap_is_passed_on(tmp_path):
 
     sample = rgb_mask_sample()
     Image.fromarray(sample["noisy"]).save(tmp_path / "noisy.png")
-    strict, _ = read_rgb_mask(tmp_path / "noisy.png", sample["palette"])
+    strict, _ = read_rgb_mask(tmp_path / "noisy.png", sample["palette"], snap=0)
     snapped, _ = read_rgb_mask(tmp_path / "noisy.png", sample["palette"], snap=40)
+    auto, _ = read_rgb_mask(tmp_path / "noisy.png", sample["palette"])  # snap chosen from it
     assert (snapped == -1).sum() < (strict == -1).sum() / 2
+    assert (auto == -1).sum() < (strict == -1).sum() / 2
+    assert (auto == sample["labels"]).mean() > 0.9
     agree = snapped == sample["labels"]
     assert agree.mean() > 0.9
     with pytest.raises(ValueError, match="snap"):

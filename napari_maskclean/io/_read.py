@@ -314,8 +314,12 @@ def read_rgb_mask(
         Only with a ``palette``: off-palette pixels (anti-aliasing, JPEG noise)
         within this colour distance (0..255 units) of a palette colour get the
         label of the nearest one; see
-        :func:`napari_maskclean.core.colors.rgb_to_labels`. ``None``: they
-        are marked invalid (-1).
+        :func:`napari_maskclean.core.colors.rgb_to_labels`. ``None``
+        (default): a distance chosen from the palette (3/4 of the smallest
+        gap between two palette colours, see
+        :func:`napari_maskclean.core.colors.auto_snap`), so JPEG and
+        anti-aliased masks read right at the default; ``0``: exact colours
+        only, the others are marked invalid (-1).
 
     Returns
     -------
