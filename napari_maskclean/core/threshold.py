@@ -265,12 +265,13 @@ def _check_prefilter(
                 _check_rank_work("prefilter_size", size, len(shape), pixels, f"{dtype} median")
     elif prefilter == "gaussian":
         opts["sigma"] = _real("sigma", sigma, low=0.0, low_open=True)
-        if shape is not None and opts["sigma"] > max(shape) / 4:
+        limit = None if shape is None else max(_MIN_WINDOW_LIMIT / 16, max(shape) / 4)
+        if limit is not None and opts["sigma"] > limit:
             # The kernel spans 4 sigma each side: beyond the image it costs
             # time (O(sigma) per pixel) and gives a nearly flat image.
             raise ValueError(
                 f"sigma={opts['sigma']} is larger than this image allows: at most "
-                f"{max(shape) / 4:g} (a quarter of its longest axis {max(shape)}, where "
+                f"{limit:g} (a quarter of its longest axis {max(shape)}, where "
                 "the Gaussian already spans the whole image); use a smaller sigma"
             )
     elif prefilter == "clahe":
@@ -647,7 +648,7 @@ def prefilter_image(
         also refused when they would compare more than 2**32 values in all.
     sigma : float
         Standard deviation (> 0) of the Gaussian filter, at most a quarter of
-        the longest filtered axis.
+        the longest filtered axis (or 15.9 on small images).
     clip_limit : float
         CLAHE clipping limit in [0, 1].
     per_slice : bool
