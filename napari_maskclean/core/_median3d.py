@@ -1,7 +1,9 @@
 """Exact 3x3x3 median filter of a volume with replicated borders.
 
 The result equals ``scipy.ndimage.median_filter(volume, size=3,
-mode="nearest")`` for every real dtype (NaN excepted), about 100x faster.
+mode="nearest")`` for every real dtype (NaN excepted), about 30x faster
+on one core (SciPy's result for 64-bit integers beyond 2**53 is rounded
+through float64; ours is exact).
 
 Each output row ``(z, y, :)`` gathers its 27 neighbour rows (clamped
 indices: the ``"nearest"`` border) into a ``(27, width)`` buffer and runs a
@@ -116,7 +118,7 @@ def median3x3x3(
     return out.view(bool) if is_bool else out
 
 
-@numba.njit(nogil=True)
+@numba.njit(cache=True, nogil=True)
 def _median_block(block, dst, network, offset, i0, i1):  # pragma: no cover - compiled
     # The halo slices make clamping inside the block identical to clamping
     # in the whole volume, except at the volume's own first/last slice where
