@@ -646,6 +646,24 @@ def _process(
     return _labels_union(arr, op, fp, min_size, max_size, backend, progress)
 
 
+def _refuse_large_footprint(
+    fp_shape: tuple[int, ...], work_shape: tuple[int, ...], radius: int, named: bool
+) -> None:
+    """Refuse a footprint larger than the image in every dimension (it is pointless)."""
+    if not all(f > s for f, s in zip(fp_shape, work_shape, strict=True)):
+        return
+    if not named:
+        hint = "use a smaller footprint"
+    elif max(work_shape) >= 3:
+        hint = f"use radius <= {(max(work_shape) - 1) // 2}"
+    else:
+        hint = "the image is too small for any footprint (it needs 3 pixels along one axis)"
+    raise ValueError(
+        f"the footprint (shape {tuple(fp_shape)}, radius {radius}) is larger than the "
+        f"image {tuple(work_shape)} in every dimension; {hint}"
+    )
+
+
 def _morphology(
     mask: NDArray,
     operation: str,
@@ -712,22 +730,14 @@ def _morphology(
 
     slices = bool(per_slice) and arr.ndim >= 3
     work_ndim = 2 if slices else arr.ndim
-    fp = _resolve_footprint(footprint, radius, work_ndim)
     work_shape = arr.shape[-work_ndim:]
-    if operation in _USES_FOOTPRINT and all(
-        f > s for f, s in zip(fp.shape, work_shape, strict=True)
-    ):
-        if not isinstance(footprint, str):
-            hint = "use a smaller footprint"
-        elif max(work_shape) >= 3:
-            hint = f"use radius <= {(max(work_shape) - 1) // 2}"
-        else:
-            hint = "the image is too small for any footprint (it needs 3 pixels along one axis)"
-
-        raise ValueError(
-            f"the footprint (shape {fp.shape}, radius {radius}) is larger than the "
-            f"image {tuple(work_shape)} in every dimension; {hint}"
-        )
+    if isinstance(footprint, str) and operation in _USES_FOOTPRINT:
+        # Check a named footprint's size before building it: radius=10**6
+        # would otherwise allocate a (2r+1)^ndim array first.
+        _refuse_large_footprint((2 * radius + 1,) * work_ndim, work_shape, radius, True)
+    fp = _resolve_footprint(footprint, radius, work_ndim)
+    if operation in _USES_FOOTPRINT:
+        _refuse_large_footprint(fp.shape, work_shape, radius, isinstance(footprint, str))
     if arr.size == 0:
         return arr.copy()
 

@@ -753,3 +753,11 @@ def test_label_close_with_large_radius_uses_edt_and_matches():
             _morphology(lab, "close", radius=r, per_label=per_label, backend="auto"),
             _morphology(lab, "close", radius=r, per_label=per_label, backend="opencv"),
         )
+
+
+def test_huge_radius_is_refused_before_building_the_footprint():
+    m = np.zeros((20, 30), bool)
+    with pytest.raises(ValueError, match=r"larger than the image \(20, 30\).*radius <= 14"):
+        morphology(m, "close", radius=10**6)  # would allocate a 2e6^2 disk first
+    with pytest.raises(ValueError, match=r"radius <= 14"):
+        morphology(np.zeros((5, 20, 30), bool), "dilate", radius=10**5, per_slice=True)
