@@ -538,3 +538,32 @@ def test_a_stroke_and_its_undo_counted_once_with_the_history_timer(make_napari_v
     p.undo()
     qtbot.wait(700)
     assert w.comparison.counts == full_counts()
+
+
+@pytest.mark.parametrize("target", ["truth", "pred"])
+def test_corrections_on_the_coins_sample_with_hidden_layers(make_napari_viewer, qtbot,
+                                                            messages, target):
+    """Issue 9: the coins truth starts hidden; Accept into ground truth raised IndexError
+    from napari after changing 3,211 pixels that undo did not restore."""
+    viewer = make_napari_viewer()
+    viewer.open_sample("napari-maskclean", "coins")
+    w = dock(viewer)
+    wait_for_result(qtbot, w)
+    truth, pred = w.truth.value, w.prediction.value
+    assert not truth.visible
+    pred.visible = False  # the prediction hidden too ("Remove from prediction")
+    layer = truth if target == "truth" else pred
+    before_t, before_p = truth.data.copy(), pred.data.copy()
+    comp = w.next_error()
+    assert comp is not None
+    n = w.accept_into_truth() if target == "truth" else w.fix_prediction()
+    assert n == comp["size"] > 0
+    assert not messages["error"], messages["error"]
+    assert f"{n} pixels changed" in messages["info"][-1]
+    assert np.count_nonzero(layer.data != (before_t if target == "truth" else before_p)) == n
+    # the other layer is untouched, and one undo restores exactly
+    other, other_before = (pred, before_p) if target == "truth" else (truth, before_t)
+    np.testing.assert_array_equal(other.data, other_before)
+    layer.undo()
+    np.testing.assert_array_equal(truth.data, before_t)
+    np.testing.assert_array_equal(pred.data, before_p)
