@@ -567,3 +567,33 @@ def test_corrections_on_the_coins_sample_with_hidden_layers(make_napari_viewer, 
     layer.undo()
     np.testing.assert_array_equal(truth.data, before_t)
     np.testing.assert_array_equal(pred.data, before_p)
+
+
+def test_default_min_error_size_hides_edge_specks_and_says_how_many(make_napari_viewer,
+                                                                     qtbot):
+    """Issue 9: 455 error components on coins, mostly 1-5 px edge specks."""
+    viewer = make_napari_viewer()
+    viewer.open_sample("napari-maskclean", "coins")
+    w = dock(viewer)
+    wait_for_result(qtbot, w)
+    truth, pred = w.truth.value.data, w.prediction.value.data
+    sizes = np.array([c["size"] for c in error_components(truth, pred, min_size=1)[0]])
+    assert len(sizes) == 455
+    assert w.min_size.value == cw.DEFAULT_MIN_ERROR_SIZE == 10
+    n_shown, n_hidden = int((sizes >= 10).sum()), int((sizes < 10).sum())
+    qtbot.waitUntil(lambda: f"{n_shown} error components" in w.error_label.value)
+    assert f"({n_hidden} smaller than 10 px hidden)" in w.error_label.value
+    comp = w.next_error()
+    assert comp["total"] == n_shown and comp["size"] == sizes.max()
+    w.min_size.value = 1
+    assert w.error_label.value.startswith("455 error components: ")
+
+
+def test_button_text_matches_the_readme(make_napari_viewer):
+    from pathlib import Path
+
+    readme = (Path(cw.__file__).parents[2] / "README.md").read_text()
+    w = dock(make_napari_viewer())
+    assert w.fix_button.text == "Remove from prediction"
+    assert f"*{w.fix_button.text}*" in readme
+    assert f"*{w.accept_button.text}*" in readme
