@@ -375,3 +375,198 @@ def rle_to_bbox(rle: RLE) -> NDArray[np.float64]:
     y1 = h - 1 if spans else int((last % h).max())
     xs, xe = int(x0.min()), int(x1.max())
     return np.array([xs, y0, xe - xs + 1, y1 - y0 + 1], dtype=np.float64)
+
+
+# ----------------------------------------------------------------------------
+# batch helpers for core.instances (runs, crops)
+# ----------------------------------------------------------------------------
+
+
+def rle_counts(rle: RLE) -> tuple[int, int, NDArray[np.int64]]:
+    """Validated ``(h, w, counts)`` of one RLE as 64-bit run lengths.
+
+    Parameters
+    ----------
+    rle : dict
+        A compressed or uncompressed COCO RLE.
+
+    Returns
+    -------
+    h, w : int
+        The mask's size.
+    counts : ndarray of int64
+        Alternating run lengths of 0s and 1s in column-major order, starting
+        with 0s.
+    """
+    return _parse(rle)
+
+
+def counts_to_rle(counts: ArrayLike, size: tuple[int, int]) -> RLE:
+    """Compressed RLE from run lengths (the inverse of :func:`rle_counts`).
+
+    Parameters
+    ----------
+    counts : array_like of int
+        Alternating run lengths of 0s and 1s in column-major order, starting
+        with 0s; they must add up to ``h * w``.
+    size : (int, int)
+        ``(h, w)``.
+
+    Returns
+    -------
+    dict
+        ``{"size": [h, w], "counts": str}``.
+    """
+    h, w = (int(v) for v in size)
+    cnts = np.ascontiguousarray(counts, dtype=np.int64)
+    if cnts.sum() != h * w or (cnts.size and cnts.min() < 0):
+        raise ValueError(f"counts must be non-negative and add up to {h * w}, got {cnts}")
+    return {"size": [h, w], "counts": _counts_to_string(cnts).tobytes().decode("ascii")}
+
+
+def encode_crop(crop: NDArray[np.bool_], y0: int, x0: int, shape: tuple[int, int]) -> RLE:
+    """RLE of a full ``shape`` mask that is zero outside ``crop`` placed at ``(y0, x0)``.
+
+    Only the crop's columns are swept (padded to full height), so encoding an
+    instance costs its bounding box, not the image.
+    """
+    h, w = shape
+    ch, cw = crop.shape
+    if ch == 0 or cw == 0:
+        return counts_to_rle([h * w], shape)
+    tall = np.zeros((h, cw), np.uint8)
+    tall[y0 : y0 + ch] = crop
+    cnts = _encode_counts(tall)
+    cnts[0] += x0 * h
+    tail = (w - x0 - cw) * h
+    if tail:
+        if cnts.size % 2:  # ends with a 0-run: extend it
+            cnts[-1] += tail
+        else:
+            cnts = np.append(cnts, tail)
+    return {"size": [h, w], "counts": _counts_to_string(cnts).tobytes().decode("ascii")}
+
+
+@numba.njit(cache=True, nogil=True)
+def _runs_of_many(
+    data: NDArray[np.uint8], offsets: NDArray[np.int64], heights: NDArray[np.int64]
+) -> tuple:  # pragma: no cover
+    """Parse many compressed count strings (concatenated) into 1-runs.
+
+    Returns ``(starts, ends, run_offsets, areas, boxes, totals, errors)``:
+    the half-open column-major intervals of 1s of every RLE (concatenated,
+    ``run_offsets`` delimiting them), the areas, the boxes ``(y0, x0, y1, x1)``
+    (exclusive ends; zeros when empty), the sum of all counts (for the size
+    check) and an error code per RLE.
+    """
+    n = offsets.shape[0] - 1
+    cap = data.shape[0] // 2 + n
+    starts = np.empty(cap, np.int64)
+    ends = np.empty(cap, np.int64)
+    run_off = np.zeros(n + 1, np.int64)
+    areas = np.zeros(n, np.int64)
+    boxes = np.zeros((n, 4), np.int64)
+    totals = np.zeros(n, np.int64)
+    errors = np.zeros(n, np.int64)
+    r = 0
+    for k in range(n):
+        cnts, err = _string_to_counts(data[offsets[k] : offsets[k + 1]])
+        errors[k] = err
+        h = heights[k]
+        p = 0
+        y0 = h
+        x0 = np.int64(1) << 62
+        y1 = -1
+        x1 = -1
+        for i in range(cnts.shape[0]):
+            c = cnts[i]
+            if (i & 1) and c > 0:
+                starts[r] = p
+                ends[r] = p + c
+                r += 1
+                areas[k] += c
+                cs = p // h
+                ce = (p + c - 1) // h
+                if ce > cs:
+                    y0 = 0
+                    y1 = h - 1
+                else:
+                    y0 = min(y0, p % h)
+                    y1 = max(y1, (p + c - 1) % h)
+                x0 = min(x0, cs)
+                x1 = max(x1, ce)
+            p += c
+        totals[k] = p
+        run_off[k + 1] = r
+        if areas[k] > 0:
+            boxes[k, 0] = y0
+            boxes[k, 1] = x0
+            boxes[k, 2] = y1 + 1
+            boxes[k, 3] = x1 + 1
+    return starts[:r], ends[:r], run_off, areas, boxes, totals, errors
+
+
+def runs_of_many(rles: list[RLE]) -> tuple:
+    """Validated 1-runs, areas and boxes of many RLEs of one size (see ``_runs_of_many``).
+
+    Returns ``(shape, starts, ends, run_offsets, areas, boxes)``; raises
+    :class:`ValueError` naming the first malformed RLE, or RLEs of different sizes.
+    """
+    if len(rles) == 0:
+        raise ValueError("got no RLEs")
+    shape = _size(rles[0])
+    chunks = []
+    for k, rle in enumerate(rles):
+        size = _size(rle)
+        if size != shape:
+            raise ValueError(
+                f"all instances must have the same size: RLE 0 is {list(shape)}, "
+                f"RLE {k} is {list(size)}"
+            )
+        counts = rle["counts"]
+        if isinstance(counts, str):
+            try:
+                chunks.append(counts.encode("ascii"))
+            except UnicodeEncodeError:
+                raise ValueError(
+                    f"malformed RLE {k}: 'counts' string contains non-ASCII characters"
+                ) from None
+        elif isinstance(counts, bytes | bytearray):
+            chunks.append(bytes(counts))
+        else:  # uncompressed: validate, then re-encode
+            try:
+                cnts = _parse(rle)[2]
+            except ValueError as e:
+                raise ValueError(f"RLE {k}: {e}") from None
+            chunks.append(_counts_to_string(cnts).tobytes())
+    offsets = np.zeros(len(chunks) + 1, np.int64)
+    offsets[1:] = np.cumsum([len(c) for c in chunks])
+    data = np.frombuffer(b"".join(chunks), np.uint8)
+    heights = np.full(len(chunks), max(shape[0], 1), np.int64)
+    starts, ends, run_off, areas, boxes, totals, errors = _runs_of_many(data, offsets, heights)
+    bad = np.flatnonzero(errors)
+    if bad.size:
+        k = int(bad[0])
+        raise ValueError(f"malformed RLE {k}: the compressed 'counts' {_ERRORS[int(errors[k])]}")
+    bad = np.flatnonzero(totals != shape[0] * shape[1])
+    if bad.size:
+        k = int(bad[0])
+        raise ValueError(
+            f"malformed RLE {k}: counts add up to {int(totals[k])} pixels but size "
+            f"{list(shape)} has {shape[0] * shape[1]}"
+        )
+    return shape, starts, ends, run_off, areas, boxes
+
+
+@numba.njit(cache=True, nogil=True)
+def _fill_crop(starts, ends, h, y0, x0, out):  # pragma: no cover
+    """Paint column-major 1-runs ``[starts, ends)`` into ``out``, a crop at ``(y0, x0)``."""
+    for k in range(starts.shape[0]):
+        p = starts[k]
+        e = ends[k]
+        while p < e:
+            col = p // h
+            row = p - col * h
+            stop = min(e, (col + 1) * h)
+            out[row - y0 : row - y0 + stop - p, col - x0] = True
+            p = stop
