@@ -11,11 +11,10 @@ sample of rows.
 
 from __future__ import annotations
 
-import _common  # noqa: F401  (puts the repository first on sys.path)
-
 import time
 import tracemalloc
 
+import _common  # noqa: F401  (puts the repository first on sys.path)
 import numpy as np
 from _common import interleaved, main_for, row
 from pycocotools import mask as mask_utils
@@ -28,7 +27,7 @@ from napari_maskclean.core.rle import rle_decode, rle_encode
 
 
 def detector_output(n_objects, copies, size, rng, radius=(8, 40)):
-    """Clusters of near-duplicates: each object an ellipse, each copy jittered and eroded/dilated."""
+    """Clusters of near-duplicates: ellipses, each copy shifted and scaled a little."""
     h = w = size
     yy, xx = np.mgrid[:h, :w]
     masks = np.zeros((n_objects * copies, h, w), bool)
@@ -143,26 +142,55 @@ def run(quick: bool = False):
     label = f"{n} masks {size}² ({n_obj} objects x {copies})"
     dense_ms = min(time_once(lambda: merge_redundant(masks, threshold=0.8)) for _ in range(5))
     rle_ms = min(time_once(lambda: merge_redundant(rles, threshold=0.8)) for _ in range(5))
-    rows.append(row("merge_redundant, dense stack", label, dense_ms,
-                    f"seed pair loop (extrapolated, {calls[0]} IoU calls)", seed_ms,
-                    "<= 300 ms, >= 750x", dense_ms <= 300 and seed_ms / dense_ms >= 750))
-    rows.append(row("merge_redundant, RLE list", label, rle_ms,
-                    "seed pair loop (extrapolated)", seed_ms,
-                    "<= 150 ms, >= 750x", rle_ms <= 150 and seed_ms / rle_ms >= 750))
+    rows.append(
+        row(
+            "merge_redundant, dense stack",
+            label,
+            dense_ms,
+            f"seed pair loop (extrapolated, {calls[0]} IoU calls)",
+            seed_ms,
+            "<= 300 ms, >= 750x",
+            dense_ms <= 300 and seed_ms / dense_ms >= 750,
+        )
+    )
+    rows.append(
+        row(
+            "merge_redundant, RLE list",
+            label,
+            rle_ms,
+            "seed pair loop (extrapolated)",
+            seed_ms,
+            "<= 150 ms, >= 750x",
+            rle_ms <= 150 and seed_ms / rle_ms >= 750,
+        )
+    )
 
     # RLE encode / decode of a 2048² mask
     s = 512 if quick else 2048
     big = ndi.gaussian_filter(rng.random((s, s)), 8) > 0.5
     ref_rle = mask_utils.encode(np.asfortranarray(big.view(np.uint8)))
     assert rle_encode(big)["counts"] == ref_rle["counts"].decode()
-    ours, base = interleaved(lambda: rle_encode(big),
-                             lambda: mask_utils.encode(np.asfortranarray(big.view(np.uint8))), 15)
-    rows.append(row("rle_encode", f"{s}² blobs", ours, "pycocotools encode + asfortranarray",
-                    base, "<= 1x", ours <= base))
+    ours, base = interleaved(
+        lambda: rle_encode(big),
+        lambda: mask_utils.encode(np.asfortranarray(big.view(np.uint8))),
+        15,
+    )
+    rows.append(
+        row(
+            "rle_encode",
+            f"{s}² blobs",
+            ours,
+            "pycocotools encode + asfortranarray",
+            base,
+            "<= 1x",
+            ours <= base,
+        )
+    )
     ours_rle = rle_encode(big)
     ours, base = interleaved(lambda: rle_decode(ours_rle), lambda: mask_utils.decode(ref_rle), 15)
-    rows.append(row("rle_decode", f"{s}² blobs", ours, "pycocotools decode", base, "<= 1x",
-                    ours <= base))
+    rows.append(
+        row("rle_decode", f"{s}² blobs", ours, "pycocotools decode", base, "<= 1x", ours <= base)
+    )
 
     # 10,000 RLEs of a 4096² image: IoU matrix against themselves
     n_big, s_big = (2000, 2048) if quick else (10_000, 4096)
@@ -182,11 +210,28 @@ def run(quick: bool = False):
     ref_iou = mask_utils.iou(sample, coco, [0] * len(coco))
     coco_ms = (time.perf_counter() - t0) * 1e3 * len(coco) / len(sample)
     assert np.allclose(mask_iou(many[:100], many), ref_iou)
-    rows.append(row("mask_iou, RLE vs itself (dense out)", f"{n_big} RLEs {s_big}², "
-                    f"peak {peak:.0f} MiB", t_dense, "pycocotools.mask.iou (extrapolated)",
-                    coco_ms, "<= 2000 ms, < 1 GB", t_dense <= 2000 and peak < 1024))
-    rows.append(row("mask_iou, RLE vs itself (sparse out)", f"{n_big} RLEs {s_big}²", t_sparse,
-                    "pycocotools.mask.iou (extrapolated)", coco_ms, "-", None))
+    rows.append(
+        row(
+            "mask_iou, RLE vs itself (dense out)",
+            f"{n_big} RLEs {s_big}², peak {peak:.0f} MiB",
+            t_dense,
+            "pycocotools.mask.iou (extrapolated)",
+            coco_ms,
+            "<= 2000 ms, < 1 GB",
+            t_dense <= 2000 and peak < 1024,
+        )
+    )
+    rows.append(
+        row(
+            "mask_iou, RLE vs itself (sparse out)",
+            f"{n_big} RLEs {s_big}²",
+            t_sparse,
+            "pycocotools.mask.iou (extrapolated)",
+            coco_ms,
+            "-",
+            None,
+        )
+    )
     return rows
 
 
