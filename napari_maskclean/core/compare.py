@@ -9,17 +9,27 @@ Pixel-wise (semantic) comparison:
   "reduce" step of a tile-wise or file-wise map-reduce).
 * :func:`confusion_matrix` / :func:`per_class_metrics` -- multi-class.
 * :func:`confusion_map` -- a uint8 image of TN/TP/FP/FN codes for an overlay.
-* :class:`ConfusionCounter` -- incremental counts for live editing.
-* :func:`error_components` -- connected FP / FN blobs for "next error" navigation.
+* :class:`ConfusionCounter` -- the one incremental counter for live editing
+  (binary counts and, for multi-class, the joint class histogram).
+* :func:`error_components` -- connected FP / FN (and wrong-class) blobs for
+  "next error" navigation.
 
 Object-wise (instance) comparison:
 
 * :func:`match_objects` -- one-to-one matching of labelled objects by IoU,
   object-level precision / recall / F1 and panoptic quality.
+* :func:`match_objects_from_overlaps` -- the same matching from object areas
+  and pairwise intersections summed over tiles or files.
 
 All scores follow scikit-learn's ``zero_division=0`` convention: a ratio whose
 denominator is zero is reported as ``0.0``. No function here warns or returns
 ``inf``/``NaN``.
+
+The module is longer than the house's ~500 lines on purpose: its functions
+share the streaming kernels, the joint-histogram paths and their size limits
+(``_CHUNK``, ``_DENSE_MAX_BINS``, ``_LUT_MAX_LABEL``, which the tests lower to
+exercise every path), and the input checks that give the same messages
+everywhere. The live model built on it is :mod:`napari_maskclean.core.review`.
 """
 
 from __future__ import annotations
@@ -49,6 +59,7 @@ __all__ = [
     "confusion_matrix",
     "error_components",
     "match_objects",
+    "match_objects_from_overlaps",
     "metrics_from_counts",
     "per_class_metrics",
 ]
@@ -653,6 +664,8 @@ def confusion_map(
     t, p = _check_pair(truth, pred)
     _check_no_nan(t, "truth")
     _check_no_nan(p, "pred")
+    _check_positive_can_match(positive, t, "truth")
+    _check_positive_can_match(positive, p, "pred")
     ft = _foreground(t, positive).view(np.uint8)
     fp = _foreground(p, positive).view(np.uint8)
     # (t, p): (0,0)->0 TN, (1,1)->1 TP, (0,1)->2 FP, (1,0)->3 FN
@@ -667,12 +680,27 @@ def confusion_map(
 # --------------------------------------------------------------------------
 
 
-class ConfusionCounter:
-    """Binary confusion counts kept up to date while a mask is edited.
+def _as_values(a: np.ndarray) -> np.ndarray:
+    """Raw class values of a mask (booleans as 0/1 uint8, a view)."""
+    return a.view(np.uint8) if a.dtype == bool else a
 
+
+def _pair_counts(t: np.ndarray, p: np.ndarray) -> dict[tuple[int, int], int]:
+    """Sparse joint histogram ``{(truth value, pred value): pixels}`` of two arrays."""
+    cm, lab = confusion_matrix(t, p, return_labels=True)
+    i, j = np.nonzero(cm)
+    return {(int(lab[a]), int(lab[b])): int(cm[a, b]) for a, b in zip(i, j, strict=True)}
+
+
+class ConfusionCounter:
+    """Confusion counts kept up to date while either mask is edited.
+
+    The one incremental counter of the package: the live comparison
+    (:class:`~napari_maskclean.core.review.LiveComparison`) is built on it.
     The counter keeps its own boolean copies of the foreground of both
-    masks. After an edit, pass the bounding box of the edit and the new
-    values inside it; only that region is re-counted.
+    masks (and, with ``multiclass``, copies of their class values). After an
+    edit, pass the bounding box of the edit and the new values inside it;
+    only that region is re-counted.
 
     Parameters
     ----------
@@ -681,6 +709,15 @@ class ConfusionCounter:
     positive : int or float, optional
         Foreground definition (see :func:`binary_metrics`), also applied to
         the values passed to :meth:`update`.
+    multiclass : bool, default False
+        Also keep the joint histogram of the class values (the multi-class
+        :meth:`confusion_matrix`). ``positive`` must then be None.
+
+    Raises
+    ------
+    ValueError
+        If ``positive`` can never equal a pixel (as in :func:`binary_metrics`),
+        or if ``multiclass`` is combined with ``positive``.
 
     Examples
     --------
@@ -702,15 +739,33 @@ class ConfusionCounter:
         pred: npt.ArrayLike,
         *,
         positive: float | None = None,
+        multiclass: bool = False,
     ) -> None:
         _check_positive(positive)
+        if multiclass and positive is not None:
+            raise ValueError("multi-class comparison counts every class: pass positive=None")
         t, p = _check_pair(truth, pred)
         _check_no_nan(t, "truth")
         _check_no_nan(p, "pred")
+        _check_positive_can_match(positive, t, "truth")
+        _check_positive_can_match(positive, p, "pred")
         self._positive = positive
+        self.multiclass = bool(multiclass)
         self._truth = np.array(_foreground(t, positive), dtype=bool, copy=True)
         self._pred = np.array(_foreground(p, positive), dtype=bool, copy=True)
         self._counts = _binary_counts(self._truth, self._pred, None)
+        self._truth_values: np.ndarray | None = None
+        self._pred_values: np.ndarray | None = None
+        self._pairs: dict[tuple[int, int], int] = {}
+        if self.multiclass:
+            self._truth_values = np.array(_as_values(t), copy=True)
+            self._pred_values = np.array(_as_values(p), copy=True)
+            self._pairs = _pair_counts(self._truth_values, self._pred_values)
+
+    @property
+    def positive(self) -> float | None:
+        """The foreground definition (None: any non-zero value)."""
+        return self._positive
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -731,14 +786,48 @@ class ConfusionCounter:
         v.flags.writeable = False
         return v
 
+    def class_values(self, side: Literal["truth", "pred"]) -> np.ndarray:
+        """Read-only view of one side's current class values (``multiclass`` only)."""
+        if not self.multiclass:
+            raise ValueError("class values are kept in multi-class mode only")
+        if side not in ("truth", "pred"):
+            raise ValueError(f'side must be "truth" or "pred", got {side!r}')
+        v = (self._truth_values if side == "truth" else self._pred_values).view()
+        v.flags.writeable = False
+        return v
+
     @property
     def counts(self) -> tuple[int, int, int, int]:
         """Current ``(tp, fp, fn, tn)``."""
         return self._counts
 
+    @property
+    def pair_counts(self) -> dict[tuple[int, int], int]:
+        """Current ``{(truth class, pred class): pixels}`` (``multiclass`` only; a copy)."""
+        if not self.multiclass:
+            raise ValueError("pair counts are kept in multi-class mode only")
+        return dict(self._pairs)
+
     def metrics(self) -> dict[str, Any]:
         """Return the current scores, as :func:`binary_metrics` would."""
         return metrics_from_counts(*self._counts)
+
+    def confusion_matrix(self) -> tuple[np.ndarray, np.ndarray]:
+        """Multi-class confusion matrix (rows truth, columns prediction) and its labels.
+
+        Equal to ``confusion_matrix(truth, pred, return_labels=True)`` on the
+        current arrays (``multiclass`` only).
+        """
+        if not self.multiclass:
+            raise ValueError("the confusion matrix is kept in multi-class mode only")
+        if not self._pairs:
+            return np.zeros((0, 0), dtype=np.int64), np.zeros(0, dtype=np.int64)
+        labels = np.array(sorted({a for a, _ in self._pairs} | {b for _, b in self._pairs}))
+        index = {int(v): i for i, v in enumerate(labels)}
+        cm = np.zeros((labels.size, labels.size), dtype=np.int64)
+        for (a, b), n in self._pairs.items():
+            cm[index[a], index[b]] = n
+        return cm, labels
 
     def _region(self, region: Any) -> tuple[Any, ...]:
         if isinstance(region, slice | numbers.Integral):
@@ -760,6 +849,7 @@ class ConfusionCounter:
     def _new_values(self, values: npt.ArrayLike, shape: tuple[int, ...], what: str) -> np.ndarray:
         a = _as_mask_array(values, what)
         _check_no_nan(a, what)
+        _check_positive_can_match(self._positive, a, what)
         fg = _foreground(a, self._positive)
         try:
             return np.broadcast_to(fg, shape)
@@ -800,6 +890,8 @@ class ConfusionCounter:
         )
         o_tp, o_fp, o_fn, o_tn = _binary_counts(old_t, old_p, None)
         n_tp, n_fp, n_fn, n_tn = _binary_counts(new_t, new_p, None)
+        if self.multiclass:
+            self._update_pairs(reg, truth_region, pred_region)
         if truth_region is not None:
             self._truth[reg] = new_t
         if pred_region is not None:
@@ -811,6 +903,22 @@ class ConfusionCounter:
             fn - o_fn + n_fn,
             tn - o_tn + n_tn,
         )
+
+    def _update_pairs(
+        self, reg: tuple[Any, ...], truth_region: Any, pred_region: Any
+    ) -> None:
+        tv, pv = self._truth_values, self._pred_values
+        old = _pair_counts(tv[reg], pv[reg])
+        if truth_region is not None:
+            tv[reg] = _as_values(np.asarray(truth_region))
+        if pred_region is not None:
+            pv[reg] = _as_values(np.asarray(pred_region))
+        pairs = self._pairs
+        for key, n in old.items():
+            pairs[key] -= n
+        for key, n in _pair_counts(tv[reg], pv[reg]).items():
+            pairs[key] = pairs.get(key, 0) + n
+        self._pairs = {k: n for k, n in pairs.items() if n}
 
 
 # --------------------------------------------------------------------------
@@ -826,6 +934,7 @@ def error_components(
     kind: Literal["both", "FP", "FN"] = "both",
     connectivity: int | None = None,
     min_size: int = 1,
+    wrong: npt.ArrayLike | None = None,
 ) -> tuple[list[dict[str, Any]], npt.NDArray[np.int32]]:
     """Find connected components of the false-positive and false-negative pixels.
 
@@ -843,6 +952,11 @@ def error_components(
     min_size : int, default 1
         Components with fewer pixels are left out (and are 0 in the label
         image).
+    wrong : array_like of bool, optional
+        Multi-class comparison: the pixels whose truth and prediction are
+        different non-zero classes. Their connected components are added
+        with kind ``"wrong"`` (ids after the FP/FN ones, then all sorted
+        biggest first, stably).
 
     Returns
     -------
@@ -870,10 +984,20 @@ def error_components(
     array([[0, 2, 0, 1],
            [0, 2, 0, 1]], dtype=int32)
     """
+    if wrong is not None:
+        return _with_wrong_class(
+            error_components(
+                truth, pred, positive=positive, kind=kind, connectivity=connectivity,
+                min_size=min_size,
+            ),
+            wrong, connectivity=connectivity, min_size=min_size,
+        )
     _check_positive(positive)
     t, p = _check_pair(truth, pred)
     _check_no_nan(t, "truth")
     _check_no_nan(p, "pred")
+    _check_positive_can_match(positive, t, "truth")
+    _check_positive_can_match(positive, p, "pred")
     k = str(kind).upper()
     if k not in ("BOTH", "FP", "FN"):
         raise ValueError(f'kind must be "both", "FP" or "FN", got {kind!r}')
@@ -965,6 +1089,35 @@ def error_components(
         if gc_was_enabled:
             gc.enable()
     return comps, out
+
+
+def _with_wrong_class(
+    found: tuple[list[dict[str, Any]], np.ndarray],
+    wrong: npt.ArrayLike,
+    *,
+    connectivity: int | None,
+    min_size: int,
+) -> tuple[list[dict[str, Any]], np.ndarray]:
+    """Add the components of the wrong-class pixels to FP/FN components."""
+    comps, lab = found
+    w = np.asarray(wrong, dtype=bool)
+    if w.shape != lab.shape:
+        raise ValueError(
+            f"wrong has shape {w.shape} but the masks have shape {lab.shape}; pass the "
+            "wrong-class pixels of the same masks"
+        )
+    extra, wlab = error_components(
+        w, np.zeros_like(w), connectivity=connectivity, min_size=min_size
+    )
+    if not extra:
+        return comps, lab
+    offset = len(comps)
+    lab = lab.copy()
+    lab[wlab > 0] = wlab[wlab > 0] + offset
+    for c in extra:
+        c["kind"] = "wrong"
+        c["label"] += offset
+    return sorted(comps + extra, key=lambda c: -c["size"]), lab  # stable: ties keep order
 
 
 # --------------------------------------------------------------------------
@@ -1182,6 +1335,14 @@ def match_objects(
     t, p = _check_pair(truth_labels, pred_labels)
     t = _check_labels_image(t, "truth_labels")
     p = _check_labels_image(p, "pred_labels")
+    thr = _check_iou_threshold(iou_threshold)
+    tid, pid, area_t, area_p, ti, pi, inter = _instance_overlaps(t, p)
+    return match_objects_from_overlaps(
+        tid, pid, area_t, area_p, tid[ti], pid[pi], inter, iou_threshold=thr
+    )
+
+
+def _check_iou_threshold(iou_threshold: Any) -> float:
     if isinstance(iou_threshold, np.generic):
         iou_threshold = iou_threshold.item()
     if (
@@ -1190,8 +1351,108 @@ def match_objects(
         or not 0.0 <= float(iou_threshold) <= 1.0
     ):
         raise ValueError(f"iou_threshold must be a number between 0 and 1, got {iou_threshold!r}")
-    thr = float(iou_threshold)
-    tid, pid, area_t, area_p, ti, pi, inter = _instance_overlaps(t, p)
+    return float(iou_threshold)
+
+
+def _ids_and_areas(ids: Any, areas: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
+    i = np.asarray(ids, dtype=np.int64).reshape(-1)
+    a = np.asarray(areas, dtype=np.int64).reshape(-1)
+    if i.shape != a.shape:
+        raise ValueError(
+            f"{what}_ids and {what}_areas must have the same length, got {i.size} and "
+            f"{a.size}; pass one area per object id"
+        )
+    if i.size and ((i <= 0).any() or (np.diff(i) <= 0).any()):
+        raise ValueError(
+            f"{what}_ids must be the sorted, distinct, positive object ids (0 is the "
+            "background); sort them and drop 0 and repeats"
+        )
+    if i.size and (a <= 0).any():
+        raise ValueError(f"{what}_areas must be positive pixel counts, one per object")
+    return i, a
+
+
+def _pair_index(ids: np.ndarray, pairs: np.ndarray, what: str) -> np.ndarray:
+    idx = np.searchsorted(ids, pairs)
+    ok = idx < ids.size
+    ok[ok] = ids[idx[ok]] == pairs[ok]
+    if not ok.all():
+        bad = pairs[~ok][:5].tolist()
+        raise ValueError(
+            f"pairs_{what[0]} holds ids that are not in {what}_ids, e.g. {bad}; every "
+            "overlapping pair must name listed objects"
+        )
+    return idx
+
+
+def match_objects_from_overlaps(
+    truth_ids: npt.ArrayLike,
+    pred_ids: npt.ArrayLike,
+    truth_areas: npt.ArrayLike,
+    pred_areas: npt.ArrayLike,
+    pairs_t: npt.ArrayLike,
+    pairs_p: npt.ArrayLike,
+    intersections: npt.ArrayLike,
+    *,
+    iou_threshold: float = 0.5,
+) -> ObjectMatch:
+    """One-to-one object matching from areas and pairwise overlaps (a joint histogram).
+
+    :func:`match_objects` is this function applied to the joint histogram of
+    two label images. A tiled or file-wise engine sums the areas and
+    intersections of its tiles (an object cut by a tile border is counted in
+    each tile it touches, so the sums are exact) and calls this function once
+    on the sums, with identical results.
+
+    Parameters
+    ----------
+    truth_ids, pred_ids : array_like of int
+        Sorted, distinct, positive object ids of the truth and the prediction.
+    truth_areas, pred_areas : array_like of int
+        Pixel count of each object, aligned with the ids.
+    pairs_t, pairs_p, intersections : array_like of int
+        Every overlapping (truth id, pred id) pair once, with the number of
+        pixels the two objects share (> 0).
+    iou_threshold : float, default 0.5
+        As in :func:`match_objects`.
+
+    Returns
+    -------
+    ObjectMatch
+
+    Raises
+    ------
+    ValueError
+        If the ids are not sorted, distinct and positive, a pair names an
+        unknown id, an intersection is not positive or exceeds an area, or
+        ``iou_threshold`` is not between 0 and 1.
+
+    Examples
+    --------
+    >>> m = match_objects_from_overlaps([1, 2], [7, 9], [4, 4], [4, 1], [1], [7], [4])
+    >>> m.matches, m.unmatched_truth, m.unmatched_pred
+    ([(1, 7, 1.0)], [2], [9])
+    """
+    thr = _check_iou_threshold(iou_threshold)
+    tid, area_t = _ids_and_areas(truth_ids, truth_areas, "truth")
+    pid, area_p = _ids_and_areas(pred_ids, pred_areas, "pred")
+    pt = np.asarray(pairs_t, dtype=np.int64).reshape(-1)
+    pp = np.asarray(pairs_p, dtype=np.int64).reshape(-1)
+    inter = np.asarray(intersections, dtype=np.int64).reshape(-1)
+    if not pt.size == pp.size == inter.size:
+        raise ValueError(
+            f"pairs_t, pairs_p and intersections must have the same length, got "
+            f"{pt.size}, {pp.size} and {inter.size}; pass one entry per overlapping pair"
+        )
+    ti = _pair_index(tid, pt, "truth")
+    pi = _pair_index(pid, pp, "pred")
+    if inter.size and (
+        (inter <= 0).any() or (inter > np.minimum(area_t[ti], area_p[pi])).any()
+    ):
+        raise ValueError(
+            "intersections must be positive and at most the smaller area of their pair; "
+            "check that the areas and overlaps come from the same images"
+        )
     nt, npr = tid.size, pid.size
     union = area_t[ti] + area_p[pi] - inter
     iou = inter / union
