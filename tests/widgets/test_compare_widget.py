@@ -613,6 +613,42 @@ def test_button_text_matches_the_readme(make_napari_viewer):
     assert f"*{w.accept_button.text}*" in readme
 
 
+def test_reference_row_sits_beside_the_live_values(make_napari_viewer, qtbot, pair):
+    """The hook for a 'noise floor' line: a named column of the same metrics, kept across
+    recomputations and bad input, removable; the live column is unchanged."""
+    truth, pred = pair
+    viewer, w, t, p = setup(make_napari_viewer, qtbot, truth, pred)
+    floor = binary_metrics(truth, truth[:, ::-1])
+    w.add_reference_row("noise floor", {**floor, "extra": 1})
+    table = w.metrics_table
+    headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    assert headers == ["metric", "value", "noise floor"]
+    assert w.metrics_shown("noise floor") == {k: floor[k] for k in w.metrics_shown()}
+    assert table.item(6, 2).text() == f"{floor['f1']:.4f}"  # row 6 is F1
+    assert_shows(w, truth, pred)
+    w.add_reference_row("partial", {"f1": 0.25})  # missing metrics show a dash
+    assert w.metrics_shown("partial")["f1"] == 0.25 and w.metrics_shown("partial")["iou"] is None
+    assert table.item(7, 3).text() == "—"
+    # a recomputation (mode change) and a bad input keep the references
+    w.mode.value = "one class"
+    wait_for_result(qtbot, w)
+    assert_shows(w, truth, pred, positive=1)
+    w.truth.value = viewer.layers["image"]
+    w.crop.value = False
+    p.data = pred[:, :40].copy()
+    qtbot.waitUntil(lambda: w.metrics_shown()["tp"] is None, timeout=5000)
+    assert w.metrics_shown("noise floor")["f1"] == floor["f1"]
+    w.remove_reference_row("noise floor")
+    w.remove_reference_row("never added")
+    headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    assert headers == ["metric", "value", "partial"]
+    assert w.metrics_table.references() == {"partial": {"f1": 0.25}}
+    with pytest.raises(ValueError, match="built-in column"):
+        w.add_reference_row("value", floor)
+    with pytest.raises(KeyError, match="no column 'noise floor'"):
+        w.metrics_shown("noise floor")
+
+
 # ---- napari-free helpers of the widget package (no viewer) ----------------------------------
 class FakeAtom(NamedTuple):  # the shape of napari's _MaskedPaintAtom
     slice_key: tuple
