@@ -14,9 +14,9 @@ components from :func:`~napari_maskclean.core.compare.error_components`.
   (a brush stroke on a 2048 x 2048 mask updates in well under a millisecond).
 * :func:`check_finite`, :func:`empty_note` -- input checks and messages that
   tell the user what to do.
-* :func:`instance_labels`, :func:`object_centres` -- objects of a mask.
 
-Elsewhere: the compared window and boxes of edits in
+Elsewhere: the objects of a mask and their matching in
+:mod:`~napari_maskclean.core.matching`, the compared window and boxes of edits in
 :mod:`~napari_maskclean.core.windows`, the values of a correction in
 :mod:`~napari_maskclean.core.corrections`, writing a report with
 :func:`napari_maskclean.io.write_report`; colours, camera and napari's
@@ -30,7 +30,6 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import ndimage
 
 from .compare import (
     FN,
@@ -40,9 +39,9 @@ from .compare import (
     ConfusionCounter,
     confusion_map,
     error_components,
-    match_objects,
     per_class_metrics,
 )
+from .matching import _n_distinct_nonzero, instance_labels, match_objects, object_centres
 from .threshold import threshold_mask
 from .windows import Box, common_shape
 
@@ -57,8 +56,6 @@ __all__ = [
     "check_finite",
     "compare",
     "empty_note",
-    "instance_labels",
-    "object_centres",
 ]
 
 #: Overlay code of a pixel whose truth and prediction are different non-zero
@@ -143,63 +140,6 @@ def empty_note(counts: Sequence[int]) -> str | None:
             "precision, F1 and IoU are 0 by convention"
         )
     return None
-
-
-# --------------------------------------------------------------------------
-# objects
-# --------------------------------------------------------------------------
-
-
-def _n_distinct_nonzero(a: np.ndarray) -> int:
-    """Number of distinct non-zero values of ``a``."""
-    flat = a.reshape(-1)
-    if flat.dtype == bool:
-        return int(flat.any())
-    if flat.size == 0:
-        return 0
-    if flat.dtype.kind in "iu" and int(flat.min()) >= 0 and int(flat.max()) <= 1 << 24:
-        present = np.bincount(flat.astype(np.intp, copy=False)) > 0
-        return int(np.count_nonzero(present[1:]))
-    return int(np.count_nonzero(np.unique(flat) != 0))
-
-
-def instance_labels(a: npt.ArrayLike) -> np.ndarray:
-    """Object ids of a mask: binary masks are split into connected components.
-
-    A mask with a single foreground value (a boolean, 0/1 or 0/255 mask) is one
-    class, not one object, so its connected components (full connectivity)
-    become the objects; a label image with several values is returned as is.
-
-    Examples
-    --------
-    >>> instance_labels(np.array([[1, 0, 1]])).tolist()
-    [[1, 0, 2]]
-    >>> instance_labels(np.array([[4, 0, 9]])).tolist()
-    [[4, 0, 9]]
-    """
-    arr = np.asarray(a)
-    if arr.dtype == bool or _n_distinct_nonzero(arr) <= 1:
-        structure = ndimage.generate_binary_structure(arr.ndim, arr.ndim)
-        lab, _ = ndimage.label(arr != 0, structure=structure, output=np.int32)
-        return lab
-    return arr
-
-
-def object_centres(labels: npt.ArrayLike) -> dict[int, tuple[float, ...]]:
-    """Centroid (in array coordinates) of every non-zero label.
-
-    Examples
-    --------
-    >>> object_centres(np.array([[0, 2, 2], [0, 0, 5]]))
-    {2: (0.0, 1.5), 5: (1.0, 2.0)}
-    """
-    lab = np.asarray(labels)
-    ids = np.unique(lab)
-    ids = ids[ids != 0]
-    if ids.size == 0:
-        return {}
-    centres = ndimage.center_of_mass(np.ones(lab.shape, dtype=np.uint8), lab, ids)
-    return {int(i): tuple(float(c) for c in ctr) for i, ctr in zip(ids, centres)}
 
 
 # --------------------------------------------------------------------------

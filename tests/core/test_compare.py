@@ -12,6 +12,7 @@ from hypothesis.extra import numpy as hnp
 from skimage.measure import regionprops
 
 import napari_maskclean.core.compare as compare_mod
+import napari_maskclean.core.matching as matching_mod
 from napari_maskclean.core.compare import (
     FN,
     FP,
@@ -611,9 +612,9 @@ def test_match_objects_paths_agree(monkeypatch):
     ref = match_objects(t, p, iou_threshold=0.3)
     ious = brute_force_ious(t, p)
     assert ref.matches and all(v == pytest.approx(ious[(a, b)]) for a, b, v in ref.matches)
-    monkeypatch.setattr(compare_mod, "_DENSE_MAX_BINS", 1)  # sparse pairs path
+    monkeypatch.setattr(matching_mod, "_DENSE_MAX_BINS", 1)  # sparse pairs path
     assert match_objects(t, p, iou_threshold=0.3) == ref
-    monkeypatch.setattr(compare_mod, "_LUT_MAX_LABEL", 1)  # np.unique ids path
+    monkeypatch.setattr(matching_mod, "_LUT_MAX_LABEL", 1)  # np.unique ids path
     assert match_objects(t, p, iou_threshold=0.3) == ref
 
 

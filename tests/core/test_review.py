@@ -15,6 +15,7 @@ from napari_maskclean.core.compare import (
     per_class_metrics,
 )
 from napari_maskclean.core.corrections import adjacent_label, fix_values, most_common_label
+from napari_maskclean.core.matching import instance_labels, object_centres
 from napari_maskclean.core.review import (
     TP,
     WRONG,
@@ -22,8 +23,6 @@ from napari_maskclean.core.review import (
     check_finite,
     compare,
     empty_note,
-    instance_labels,
-    object_centres,
 )
 from napari_maskclean.core.threshold import threshold_mask
 from napari_maskclean.core.windows import (
