@@ -9,17 +9,24 @@ Pixel-wise (semantic) comparison:
   "reduce" step of a tile-wise or file-wise map-reduce).
 * :func:`confusion_matrix` / :func:`per_class_metrics` -- multi-class.
 * :func:`confusion_map` -- a uint8 image of TN/TP/FP/FN codes for an overlay.
-* :class:`ConfusionCounter` -- incremental counts for live editing.
-* :func:`error_components` -- connected FP / FN blobs for "next error" navigation.
+* :class:`ConfusionCounter` -- the one incremental counter for live editing
+  (binary counts and, for multi-class, the joint class histogram).
+* :func:`error_components` -- connected FP / FN (and wrong-class) blobs for
+  "next error" navigation.
 
-Object-wise (instance) comparison:
-
-* :func:`match_objects` -- one-to-one matching of labelled objects by IoU,
-  object-level precision / recall / F1 and panoptic quality.
+Object-wise (instance) comparison lives in :mod:`napari_maskclean.core.matching`
+(:func:`match_objects`, :func:`match_objects_from_overlaps`, :class:`ObjectMatch`,
+re-exported here).
 
 All scores follow scikit-learn's ``zero_division=0`` convention: a ratio whose
 denominator is zero is reported as ``0.0``. No function here warns or returns
 ``inf``/``NaN``.
+
+The module is longer than the house's ~500 lines on purpose: the metrics, the
+incremental counter and the error components share the streaming kernels and
+the joint-histogram paths with their size limits (``_CHUNK``,
+``_DENSE_MAX_BINS``, which the tests lower to exercise every path). The live
+model built on it is :mod:`napari_maskclean.core.review`.
 """
 
 from __future__ import annotations
@@ -27,15 +34,23 @@ from __future__ import annotations
 import gc
 import math
 import numbers
-from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
-from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
+
+from ._checks import (
+    _as_mask_array,
+    _check_no_nan,
+    _check_pair,
+    _check_positive,
+    _check_positive_can_match,
+    _foreground,
+    _nan_error,
+    _safe_div,
+)
+from .matching import ObjectMatch, match_objects, match_objects_from_overlaps
 
 __all__ = [
     "FN",
@@ -49,6 +64,7 @@ __all__ = [
     "confusion_matrix",
     "error_components",
     "match_objects",
+    "match_objects_from_overlaps",
     "metrics_from_counts",
     "per_class_metrics",
 ]
@@ -76,104 +92,10 @@ COUNT_NAMES = ("tp", "fp", "fn", "tn")
 
 # Elements processed per chunk by the streaming kernels (fits in L2 cache).
 _CHUNK = 1 << 17
-# Largest number of bins of a dense joint histogram (confusion matrix /
-# object-pair histogram); above it a sort-based path is used. Tests lower
-# these to check that both paths give identical results.
+# Largest number of bins of a dense joint histogram (confusion matrix);
+# above it a sort-based path is used. Tests lower it to check that both
+# paths give identical results.
 _DENSE_MAX_BINS = 1 << 22
-# Largest label value for which a lookup table (instead of np.unique) is used.
-_LUT_MAX_LABEL = 1 << 24
-
-
-# --------------------------------------------------------------------------
-# validation helpers
-# --------------------------------------------------------------------------
-
-
-def _as_mask_array(x: npt.ArrayLike, what: str) -> np.ndarray:
-    a = np.asarray(x)
-    if a.dtype.kind not in "biuf":
-        raise TypeError(
-            f"{what} must be a boolean, integer or float array, got dtype {a.dtype}; "
-            "convert it with np.asarray(..., dtype=np.int32) or threshold it first"
-        )
-    return a
-
-
-def _check_pair(truth: npt.ArrayLike, pred: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    t = _as_mask_array(truth, "truth")
-    p = _as_mask_array(pred, "pred")
-    if t.shape != p.shape:
-        raise ValueError(
-            "prediction and ground truth must have the same shape, got "
-            f"{t.shape} and {p.shape}; crop, pad or resize one of them first"
-        )
-    return t, p
-
-
-def _check_positive(positive: Any, name: str = "positive") -> None:
-    if positive is None:
-        return
-    if isinstance(positive, np.generic):
-        positive = positive.item()
-    if not isinstance(positive, numbers.Real) or (
-        isinstance(positive, float) and not math.isfinite(positive)
-    ):
-        raise TypeError(f"{name} must be None or a finite label value such as 1, got {positive!r}")
-
-
-def _check_positive_can_match(positive: Any, a: np.ndarray, what: str) -> None:
-    """Refuse a ``positive`` that no pixel of ``a`` can equal (a silent tp = 0)."""
-    if positive is None:
-        return
-    v = positive.item() if isinstance(positive, np.generic) else positive
-    if a.dtype == bool:
-        if v not in (0, 1):
-            raise ValueError(
-                f"positive={v!r} never equals a pixel of the boolean {what} mask "
-                "(False/True); use positive=1 (or None) for the True pixels"
-            )
-        return
-    if a.dtype.kind not in "iu":
-        return
-    if not float(v).is_integer():
-        raise ValueError(
-            f"positive={v!r} is not a whole number, so it never equals a label of the "
-            f"integer {what} mask ({a.dtype}); pass the integer label, e.g. "
-            f"positive={math.floor(v)} or positive={math.ceil(v)}"
-        )
-    info = np.iinfo(a.dtype)
-    if not info.min <= v <= info.max:
-        raise ValueError(
-            f"positive={v!r} is outside the values a {a.dtype} {what} mask can hold "
-            f"({info.min}..{info.max}), so no pixel can equal it; check the label value"
-        )
-
-
-def _nan_error(what: str) -> ValueError:
-    return ValueError(
-        f"{what} contains NaN; masks must be finite. Replace NaN first, e.g. "
-        "np.nan_to_num(mask, nan=0) to count them as background"
-    )
-
-
-def _check_no_nan(a: np.ndarray, what: str) -> None:
-    if a.dtype.kind == "f" and a.size and np.isnan(a).any():
-        raise _nan_error(what)
-
-
-def _foreground(a: np.ndarray, positive: float | None, out: np.ndarray | None = None) -> np.ndarray:
-    """Boolean foreground of ``a`` (a view when ``a`` is already boolean)."""
-    if positive is None:
-        if a.dtype == bool:
-            return a
-        return np.not_equal(a, 0, out=out)
-    if a.dtype == bool and positive == 1:
-        return a
-    return np.equal(a, positive, out=out)
-
-
-def _safe_div(num: float, den: float) -> float:
-    return float(num) / float(den) if den else 0.0
 
 
 # --------------------------------------------------------------------------
@@ -653,6 +575,8 @@ def confusion_map(
     t, p = _check_pair(truth, pred)
     _check_no_nan(t, "truth")
     _check_no_nan(p, "pred")
+    _check_positive_can_match(positive, t, "truth")
+    _check_positive_can_match(positive, p, "pred")
     ft = _foreground(t, positive).view(np.uint8)
     fp = _foreground(p, positive).view(np.uint8)
     # (t, p): (0,0)->0 TN, (1,1)->1 TP, (0,1)->2 FP, (1,0)->3 FN
@@ -667,12 +591,27 @@ def confusion_map(
 # --------------------------------------------------------------------------
 
 
-class ConfusionCounter:
-    """Binary confusion counts kept up to date while a mask is edited.
+def _as_values(a: np.ndarray) -> np.ndarray:
+    """Raw class values of a mask (booleans as 0/1 uint8, a view)."""
+    return a.view(np.uint8) if a.dtype == bool else a
 
+
+def _pair_counts(t: np.ndarray, p: np.ndarray) -> dict[tuple[int, int], int]:
+    """Sparse joint histogram ``{(truth value, pred value): pixels}`` of two arrays."""
+    cm, lab = confusion_matrix(t, p, return_labels=True)
+    i, j = np.nonzero(cm)
+    return {(int(lab[a]), int(lab[b])): int(cm[a, b]) for a, b in zip(i, j, strict=True)}
+
+
+class ConfusionCounter:
+    """Confusion counts kept up to date while either mask is edited.
+
+    The one incremental counter of the package: the live comparison
+    (:class:`~napari_maskclean.core.review.LiveComparison`) is built on it.
     The counter keeps its own boolean copies of the foreground of both
-    masks. After an edit, pass the bounding box of the edit and the new
-    values inside it; only that region is re-counted.
+    masks (and, with ``multiclass``, copies of their class values). After an
+    edit, pass the bounding box of the edit and the new values inside it;
+    only that region is re-counted.
 
     Parameters
     ----------
@@ -681,6 +620,15 @@ class ConfusionCounter:
     positive : int or float, optional
         Foreground definition (see :func:`binary_metrics`), also applied to
         the values passed to :meth:`update`.
+    multiclass : bool, default False
+        Also keep the joint histogram of the class values (the multi-class
+        :meth:`confusion_matrix`). ``positive`` must then be None.
+
+    Raises
+    ------
+    ValueError
+        If ``positive`` can never equal a pixel (as in :func:`binary_metrics`),
+        or if ``multiclass`` is combined with ``positive``.
 
     Examples
     --------
@@ -702,15 +650,33 @@ class ConfusionCounter:
         pred: npt.ArrayLike,
         *,
         positive: float | None = None,
+        multiclass: bool = False,
     ) -> None:
         _check_positive(positive)
+        if multiclass and positive is not None:
+            raise ValueError("multi-class comparison counts every class: pass positive=None")
         t, p = _check_pair(truth, pred)
         _check_no_nan(t, "truth")
         _check_no_nan(p, "pred")
+        _check_positive_can_match(positive, t, "truth")
+        _check_positive_can_match(positive, p, "pred")
         self._positive = positive
+        self.multiclass = bool(multiclass)
         self._truth = np.array(_foreground(t, positive), dtype=bool, copy=True)
         self._pred = np.array(_foreground(p, positive), dtype=bool, copy=True)
         self._counts = _binary_counts(self._truth, self._pred, None)
+        self._truth_values: np.ndarray | None = None
+        self._pred_values: np.ndarray | None = None
+        self._pairs: dict[tuple[int, int], int] = {}
+        if self.multiclass:
+            self._truth_values = np.array(_as_values(t), copy=True)
+            self._pred_values = np.array(_as_values(p), copy=True)
+            self._pairs = _pair_counts(self._truth_values, self._pred_values)
+
+    @property
+    def positive(self) -> float | None:
+        """The foreground definition (None: any non-zero value)."""
+        return self._positive
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -731,14 +697,48 @@ class ConfusionCounter:
         v.flags.writeable = False
         return v
 
+    def class_values(self, side: Literal["truth", "pred"]) -> np.ndarray:
+        """Read-only view of one side's current class values (``multiclass`` only)."""
+        if not self.multiclass:
+            raise ValueError("class values are kept in multi-class mode only")
+        if side not in ("truth", "pred"):
+            raise ValueError(f'side must be "truth" or "pred", got {side!r}')
+        v = (self._truth_values if side == "truth" else self._pred_values).view()
+        v.flags.writeable = False
+        return v
+
     @property
     def counts(self) -> tuple[int, int, int, int]:
         """Current ``(tp, fp, fn, tn)``."""
         return self._counts
 
+    @property
+    def pair_counts(self) -> dict[tuple[int, int], int]:
+        """Current ``{(truth class, pred class): pixels}`` (``multiclass`` only; a copy)."""
+        if not self.multiclass:
+            raise ValueError("pair counts are kept in multi-class mode only")
+        return dict(self._pairs)
+
     def metrics(self) -> dict[str, Any]:
         """Return the current scores, as :func:`binary_metrics` would."""
         return metrics_from_counts(*self._counts)
+
+    def confusion_matrix(self) -> tuple[np.ndarray, np.ndarray]:
+        """Multi-class confusion matrix (rows truth, columns prediction) and its labels.
+
+        Equal to ``confusion_matrix(truth, pred, return_labels=True)`` on the
+        current arrays (``multiclass`` only).
+        """
+        if not self.multiclass:
+            raise ValueError("the confusion matrix is kept in multi-class mode only")
+        if not self._pairs:
+            return np.zeros((0, 0), dtype=np.int64), np.zeros(0, dtype=np.int64)
+        labels = np.array(sorted({a for a, _ in self._pairs} | {b for _, b in self._pairs}))
+        index = {int(v): i for i, v in enumerate(labels)}
+        cm = np.zeros((labels.size, labels.size), dtype=np.int64)
+        for (a, b), n in self._pairs.items():
+            cm[index[a], index[b]] = n
+        return cm, labels
 
     def _region(self, region: Any) -> tuple[Any, ...]:
         if isinstance(region, slice | numbers.Integral):
@@ -760,6 +760,7 @@ class ConfusionCounter:
     def _new_values(self, values: npt.ArrayLike, shape: tuple[int, ...], what: str) -> np.ndarray:
         a = _as_mask_array(values, what)
         _check_no_nan(a, what)
+        _check_positive_can_match(self._positive, a, what)
         fg = _foreground(a, self._positive)
         try:
             return np.broadcast_to(fg, shape)
@@ -800,6 +801,8 @@ class ConfusionCounter:
         )
         o_tp, o_fp, o_fn, o_tn = _binary_counts(old_t, old_p, None)
         n_tp, n_fp, n_fn, n_tn = _binary_counts(new_t, new_p, None)
+        if self.multiclass:
+            self._update_pairs(reg, truth_region, pred_region)
         if truth_region is not None:
             self._truth[reg] = new_t
         if pred_region is not None:
@@ -811,6 +814,22 @@ class ConfusionCounter:
             fn - o_fn + n_fn,
             tn - o_tn + n_tn,
         )
+
+    def _update_pairs(
+        self, reg: tuple[Any, ...], truth_region: Any, pred_region: Any
+    ) -> None:
+        tv, pv = self._truth_values, self._pred_values
+        old = _pair_counts(tv[reg], pv[reg])
+        if truth_region is not None:
+            tv[reg] = _as_values(np.asarray(truth_region))
+        if pred_region is not None:
+            pv[reg] = _as_values(np.asarray(pred_region))
+        pairs = self._pairs
+        for key, n in old.items():
+            pairs[key] -= n
+        for key, n in _pair_counts(tv[reg], pv[reg]).items():
+            pairs[key] = pairs.get(key, 0) + n
+        self._pairs = {k: n for k, n in pairs.items() if n}
 
 
 # --------------------------------------------------------------------------
@@ -826,6 +845,7 @@ def error_components(
     kind: Literal["both", "FP", "FN"] = "both",
     connectivity: int | None = None,
     min_size: int = 1,
+    wrong: npt.ArrayLike | None = None,
 ) -> tuple[list[dict[str, Any]], npt.NDArray[np.int32]]:
     """Find connected components of the false-positive and false-negative pixels.
 
@@ -843,6 +863,11 @@ def error_components(
     min_size : int, default 1
         Components with fewer pixels are left out (and are 0 in the label
         image).
+    wrong : array_like of bool, optional
+        Multi-class comparison: the pixels whose truth and prediction are
+        different non-zero classes. Their connected components are added
+        with kind ``"wrong"`` (ids after the FP/FN ones, then all sorted
+        biggest first, stably).
 
     Returns
     -------
@@ -870,10 +895,20 @@ def error_components(
     array([[0, 2, 0, 1],
            [0, 2, 0, 1]], dtype=int32)
     """
+    if wrong is not None:
+        return _with_wrong_class(
+            error_components(
+                truth, pred, positive=positive, kind=kind, connectivity=connectivity,
+                min_size=min_size,
+            ),
+            wrong, connectivity=connectivity, min_size=min_size,
+        )
     _check_positive(positive)
     t, p = _check_pair(truth, pred)
     _check_no_nan(t, "truth")
     _check_no_nan(p, "pred")
+    _check_positive_can_match(positive, t, "truth")
+    _check_positive_can_match(positive, p, "pred")
     k = str(kind).upper()
     if k not in ("BOTH", "FP", "FN"):
         raise ValueError(f'kind must be "both", "FP" or "FN", got {kind!r}')
@@ -967,261 +1002,32 @@ def error_components(
     return comps, out
 
 
-# --------------------------------------------------------------------------
-# object matching
-# --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ObjectMatch:
-    """Result of :func:`match_objects`.
-
-    Attributes
-    ----------
-    matches : list of (int, int, float)
-        Matched pairs ``(truth_id, pred_id, iou)``, sorted by truth id.
-    unmatched_truth : list of int
-        Ids of truth objects without a match (false negatives).
-    unmatched_pred : list of int
-        Ids of predicted objects without a match (false positives).
-    precision, recall, f1 : float
-        Object-level scores: TP / n_pred, TP / n_truth and
-        2 TP / (n_truth + n_pred) (0.0 when the denominator is 0).
-    mean_matched_iou : float
-        Mean IoU of the matched pairs (0.0 without matches).
-    segmentation_quality, recognition_quality, panoptic_quality : float
-        SQ = mean matched IoU, RQ = F1, PQ = SQ * RQ (Kirillov et al. 2019).
-    n_truth, n_pred : int
-        Numbers of objects in the truth and the prediction.
-    iou_threshold : float
-        Threshold used for matching.
-    """
-
-    matches: list[tuple[int, int, float]] = field(default_factory=list)
-    unmatched_truth: list[int] = field(default_factory=list)
-    unmatched_pred: list[int] = field(default_factory=list)
-    precision: float = 0.0
-    recall: float = 0.0
-    f1: float = 0.0
-    mean_matched_iou: float = 0.0
-    panoptic_quality: float = 0.0
-    segmentation_quality: float = 0.0
-    recognition_quality: float = 0.0
-    n_truth: int = 0
-    n_pred: int = 0
-    iou_threshold: float = 0.5
-
-    @property
-    def tp(self) -> int:
-        """Number of matched objects."""
-        return len(self.matches)
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict (matches as lists)."""
-        d = asdict(self)
-        d["matches"] = [list(m) for m in self.matches]
-        return d
-
-
-def _compact_labels(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Map non-zero label ids to 1..n. Returns (compact image, ids)."""
-    flat = a.reshape(-1)
-    if flat.size == 0:
-        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.int64)
-    hi = int(flat.max())
-    if hi <= max(_LUT_MAX_LABEL, 0) and (a.dtype.kind in "bu" or int(flat.min()) >= 0):
-        present = np.bincount(flat.astype(np.intp, copy=False), minlength=hi + 1) > 0
-        present[0] = False
-        ids = np.flatnonzero(present)
-        lut = np.zeros(hi + 1, dtype=np.intp)
-        lut[ids] = np.arange(1, ids.size + 1)
-        return lut[flat], ids.astype(np.int64)
-    uniq, inv = np.unique(flat, return_inverse=True)
-    inv = inv.reshape(-1).astype(np.intp)
-    if uniq[0] == 0:
-        return inv, uniq[1:].astype(np.int64)
-    return inv + 1, uniq.astype(np.int64)
-
-
-def _check_labels_image(a: np.ndarray, what: str) -> np.ndarray:
-    if a.dtype == bool:
-        return a.view(np.uint8)
-    if a.dtype.kind not in "iu":
-        raise TypeError(
-            f"{what} must be an integer label image (0 = background), got dtype "
-            f"{a.dtype}; convert it with skimage.measure.label(mask) or .astype(np.int32)"
-        )
-    if a.dtype.kind == "i" and a.size and int(a.min()) < 0:
-        raise ValueError(
-            f"{what} contains negative labels; object ids must be >= 0 (0 = background)"
-        )
-    return a
-
-
-def _instance_overlaps(t: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Joint histogram of compact truth/pred ids.
-
-    Returns truth ids, pred ids, truth areas, pred areas and, for every
-    overlapping pair, compact truth index, compact pred index (0-based) and
-    intersection size.
-    """
-    ct, tid = _compact_labels(t)
-    cp, pid = _compact_labels(p)
-    nt, npr = tid.size, pid.size
-    nb = (nt + 1) * (npr + 1)
-    if nb <= _DENSE_MAX_BINS:
-        key = ct * (npr + 1)
-        key += cp
-        joint = np.bincount(key, minlength=nb).reshape(nt + 1, npr + 1)
-        area_t = joint.sum(axis=1)[1:]
-        area_p = joint.sum(axis=0)[1:]
-        inter = joint[1:, 1:]
-        ti, pi = np.nonzero(inter)
-        sizes = inter[ti, pi]
-    else:
-        area_t = np.bincount(ct, minlength=nt + 1)[1:]
-        area_p = np.bincount(cp, minlength=npr + 1)[1:]
-        both = (ct > 0) & (cp > 0)
-        key = ct[both].astype(np.int64) * (npr + 1) + cp[both]
-        uk, sizes = np.unique(key, return_counts=True)
-        ti = uk // (npr + 1) - 1
-        pi = uk % (npr + 1) - 1
-    return (
-        tid,
-        pid,
-        area_t.astype(np.int64),
-        area_p.astype(np.int64),
-        np.asarray(ti, dtype=np.int64),
-        np.asarray(pi, dtype=np.int64),
-        np.asarray(sizes, dtype=np.int64),
-    )
-
-
-def _assign(ti: np.ndarray, pi: np.ndarray, iou: np.ndarray, nt: int, npr: int) -> np.ndarray:
-    """Choose candidate pairs: most matches, then largest IoU sum; return indices."""
-    if ti.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    deg_t = np.bincount(ti, minlength=nt)
-    deg_p = np.bincount(pi, minlength=npr)
-    simple = (deg_t[ti] == 1) & (deg_p[pi] == 1)
-    chosen = [np.flatnonzero(simple)]
-    rest = np.flatnonzero(~simple)
-    if rest.size:
-        # connected components of the conflicting part of the bipartite graph
-        rt, rp = ti[rest], pi[rest]
-        graph = coo_matrix((np.ones(rest.size), (rt, rp + nt)), shape=(nt + npr, nt + npr))
-        _, comp = connected_components(graph, directed=False)
-        edge_comp = comp[rt]
-        order = np.argsort(edge_comp, kind="stable")
-        bounds = np.flatnonzero(np.diff(edge_comp[order])) + 1
-        for grp in np.split(order, bounds):
-            e = rest[grp]
-            rows, r_inv = np.unique(ti[e], return_inverse=True)
-            cols, c_inv = np.unique(pi[e], return_inverse=True)
-            w = np.zeros((rows.size, cols.size))
-            # count first, IoU sum as tie-break: sum(iou)/(m+1) < 1
-            w[r_inv, c_inv] = 1.0 + iou[e] / (min(rows.size, cols.size) + 1)
-            r, c = linear_sum_assignment(w, maximize=True)
-            sel = w[r, c] > 0
-            lookup = {(a, b): idx for idx, a, b in zip(e, r_inv, c_inv, strict=True)}
-            chosen.append(
-                np.array(
-                    [lookup[(a, b)] for a, b in zip(r[sel], c[sel], strict=True)],
-                    dtype=np.int64,
-                )
-            )
-    return np.concatenate(chosen)
-
-
-def match_objects(
-    truth_labels: npt.ArrayLike,
-    pred_labels: npt.ArrayLike,
+def _with_wrong_class(
+    found: tuple[list[dict[str, Any]], np.ndarray],
+    wrong: npt.ArrayLike,
     *,
-    iou_threshold: float = 0.5,
-) -> ObjectMatch:
-    """One-to-one matching of ground-truth and predicted objects by IoU.
-
-    Parameters
-    ----------
-    truth_labels, pred_labels : array_like of int
-        Label images of the same shape: 0 = background, every other value
-        one object. Ids need not be consecutive. Boolean masks count as one
-        object (id 1).
-    iou_threshold : float, default 0.5
-        A truth and a predicted object can be matched when they overlap and
-        their IoU is >= this value (0 to 1).
-
-    Returns
-    -------
-    ObjectMatch
-        Matches, unmatched ids and object-level scores.
-
-    Notes
-    -----
-    All IoUs come from one joint histogram of (truth id, pred id) pairs:
-    the areas are its margins and the intersections its entries, so the
-    cost does not grow with the number of object pairs. The matching is
-    optimal: it maximises the number of matched pairs and, among those, the
-    sum of their IoUs (:func:`scipy.optimize.linear_sum_assignment`, run only
-    on groups of candidates that compete for the same object). For
-    thresholds above 0.5 each object has at most one candidate so the
-    matching is unique; at exactly 0.5 an object split into two equal halves
-    has two candidates.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> truth = np.array([[1, 1, 0, 2, 2], [1, 1, 0, 2, 2]])
-    >>> pred = np.array([[7, 7, 0, 0, 0], [7, 7, 0, 0, 9]])
-    >>> m = match_objects(truth, pred)
-    >>> m.matches, m.unmatched_truth, m.unmatched_pred
-    ([(1, 7, 1.0)], [2], [9])
-    >>> m.f1
-    0.5
-    """
-    t, p = _check_pair(truth_labels, pred_labels)
-    t = _check_labels_image(t, "truth_labels")
-    p = _check_labels_image(p, "pred_labels")
-    if isinstance(iou_threshold, np.generic):
-        iou_threshold = iou_threshold.item()
-    if (
-        isinstance(iou_threshold, bool)
-        or not isinstance(iou_threshold, numbers.Real)
-        or not 0.0 <= float(iou_threshold) <= 1.0
-    ):
-        raise ValueError(f"iou_threshold must be a number between 0 and 1, got {iou_threshold!r}")
-    thr = float(iou_threshold)
-    tid, pid, area_t, area_p, ti, pi, inter = _instance_overlaps(t, p)
-    nt, npr = tid.size, pid.size
-    union = area_t[ti] + area_p[pi] - inter
-    iou = inter / union
-    cand = iou >= thr
-    ti, pi, iou = ti[cand], pi[cand], iou[cand]
-    sel = _assign(ti, pi, iou, nt, npr)
-    sel = sel[np.argsort(ti[sel], kind="stable")]
-    mt, mp, mi = ti[sel], pi[sel], iou[sel]
-
-    n_tp = int(sel.size)
-    matched_t = np.zeros(nt, dtype=bool)
-    matched_t[mt] = True
-    matched_p = np.zeros(npr, dtype=bool)
-    matched_p[mp] = True
-    precision = _safe_div(n_tp, npr)
-    recall = _safe_div(n_tp, nt)
-    f1 = _safe_div(2 * n_tp, nt + npr)
-    sq = float(mi.mean()) if n_tp else 0.0
-    return ObjectMatch(
-        matches=[(int(tid[a]), int(pid[b]), float(v)) for a, b, v in zip(mt, mp, mi, strict=True)],
-        unmatched_truth=[int(x) for x in tid[~matched_t]],
-        unmatched_pred=[int(x) for x in pid[~matched_p]],
-        precision=precision,
-        recall=recall,
-        f1=f1,
-        mean_matched_iou=sq,
-        panoptic_quality=sq * f1,
-        segmentation_quality=sq,
-        recognition_quality=f1,
-        n_truth=int(nt),
-        n_pred=int(npr),
-        iou_threshold=thr,
+    connectivity: int | None,
+    min_size: int,
+) -> tuple[list[dict[str, Any]], np.ndarray]:
+    """Add the components of the wrong-class pixels to FP/FN components."""
+    comps, lab = found
+    w = np.asarray(wrong, dtype=bool)
+    if w.shape != lab.shape:
+        raise ValueError(
+            f"wrong has shape {w.shape} but the masks have shape {lab.shape}; pass the "
+            "wrong-class pixels of the same masks"
+        )
+    extra, wlab = error_components(
+        w, np.zeros_like(w), connectivity=connectivity, min_size=min_size
     )
+    if not extra:
+        return comps, lab
+    offset = len(comps)
+    lab = lab.copy()
+    lab[wlab > 0] = wlab[wlab > 0] + offset
+    for c in extra:
+        c["kind"] = "wrong"
+        c["label"] += offset
+    return sorted(comps + extra, key=lambda c: -c["size"]), lab  # stable: ties keep order
+
+

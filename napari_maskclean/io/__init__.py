@@ -31,6 +31,7 @@ from ._read import (
     read_mask,
     read_rgb_mask,
 )
+from ._report import report_rows, write_report
 from ._write import write_mask, write_rgb_mask
 
 __all__ = [
@@ -47,8 +48,10 @@ __all__ = [
     "read_image",
     "read_mask",
     "read_rgb_mask",
+    "report_rows",
     "save_palette",
     "write_mask",
+    "write_report",
     "write_rgb_mask",
 ]
 # private helpers other modules of the package use

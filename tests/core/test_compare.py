@@ -12,6 +12,7 @@ from hypothesis.extra import numpy as hnp
 from skimage.measure import regionprops
 
 import napari_maskclean.core.compare as compare_mod
+import napari_maskclean.core.matching as matching_mod
 from napari_maskclean.core.compare import (
     FN,
     FP,
@@ -24,6 +25,7 @@ from napari_maskclean.core.compare import (
     confusion_matrix,
     error_components,
     match_objects,
+    match_objects_from_overlaps,
     metrics_from_counts,
     per_class_metrics,
 )
@@ -610,10 +612,174 @@ def test_match_objects_paths_agree(monkeypatch):
     ref = match_objects(t, p, iou_threshold=0.3)
     ious = brute_force_ious(t, p)
     assert ref.matches and all(v == pytest.approx(ious[(a, b)]) for a, b, v in ref.matches)
-    monkeypatch.setattr(compare_mod, "_DENSE_MAX_BINS", 1)  # sparse pairs path
+    monkeypatch.setattr(matching_mod, "_DENSE_MAX_BINS", 1)  # sparse pairs path
     assert match_objects(t, p, iou_threshold=0.3) == ref
-    monkeypatch.setattr(compare_mod, "_LUT_MAX_LABEL", 1)  # np.unique ids path
+    monkeypatch.setattr(matching_mod, "_LUT_MAX_LABEL", 1)  # np.unique ids path
     assert match_objects(t, p, iou_threshold=0.3) == ref
+
+
+# ------------------------------------------- a positive no pixel can equal
+
+
+def _counter_update(t, p, positive):
+    c = ConfusionCounter(t.astype(np.float64), p.astype(np.float64), positive=positive)
+    c.update((slice(0, 1), slice(0, 1)), truth_region=t[:1, :1])
+
+
+@pytest.mark.parametrize("func", [
+    lambda t, p, positive: confusion_map(t, p, positive=positive),
+    lambda t, p, positive: ConfusionCounter(t, p, positive=positive),
+    lambda t, p, positive: error_components(t, p, positive=positive),
+    _counter_update,  # new values of an integer region are checked too
+], ids=["confusion_map", "ConfusionCounter", "error_components", "ConfusionCounter.update"])
+@pytest.mark.parametrize("dtype, positive, words", [
+    (np.int32, 1.5, r"not a whole number.*positive=1 or positive=2"),
+    (np.uint8, 300, r"outside the values a uint8"),
+    (bool, 2, r"never equals a pixel of the boolean"),
+])
+def test_positive_that_no_pixel_can_equal_is_refused(func, dtype, positive, words):
+    """Like binary_metrics: a silent all-zero answer would look like 'no foreground'."""
+    t = np.array([[1, 2], [0, 1]]).astype(dtype)
+    p = np.array([[1, 0], [2, 1]]).astype(dtype)
+    with pytest.raises(ValueError, match=words):
+        binary_metrics(t, p, positive=positive)
+    with pytest.raises(ValueError, match=words):
+        func(t, p, positive)
+
+
+def test_positive_that_can_match_still_works():
+    t = np.array([[1, 2], [0, 1]])
+    p = np.array([[1, 0], [2, 1]])
+    assert confusion_map(t, p, positive=2.0).tolist() == [[TN, FN], [FP, TN]]
+    assert ConfusionCounter(t, p, positive=1.0).counts == (2, 0, 0, 2)
+    assert [c["kind"] for c in error_components(t, p, positive=np.int64(2))[0]] == ["FP", "FN"]
+    # float masks: any value can be equal, nothing is refused
+    assert confusion_map(t / 2, p / 2, positive=0.5).tolist() == [[TP, TN], [TN, TP]]
+
+
+# --------------------------------------------- multi-class incremental counter
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_multiclass_counter_matches_a_fresh_confusion_matrix(seed):
+    rng = np.random.default_rng(seed)
+    t = rng.integers(0, 4, (12, 15)).astype(np.int32)
+    p = rng.integers(0, 4, (12, 15)).astype(np.uint8)
+    c = ConfusionCounter(t, p, multiclass=True)
+    for _ in range(4):
+        y0, x0 = rng.integers(0, 11), rng.integers(0, 14)
+        box = (slice(y0, y0 + rng.integers(1, 5)), slice(x0, x0 + rng.integers(1, 5)))
+        shape = t[box].shape
+        if rng.random() < 0.5:
+            t[box] = rng.integers(0, 6, shape)
+            c.update(box, truth_region=t[box])
+        else:
+            p[box] = rng.integers(0, 6, shape)
+            c.update(box, pred_region=p[box])
+    cm, labels = c.confusion_matrix()
+    ref, ref_labels = confusion_matrix(t, p, return_labels=True)
+    np.testing.assert_array_equal(labels, ref_labels)
+    np.testing.assert_array_equal(cm, ref)
+    assert c.counts == tuple(binary_metrics(t, p)[k] for k in ("tp", "fp", "fn", "tn"))
+    np.testing.assert_array_equal(c.class_values("truth"), t)
+    np.testing.assert_array_equal(c.class_values("pred"), p)
+
+
+def test_multiclass_counter_refusals():
+    t = np.array([[0, 1]])
+    with pytest.raises(ValueError, match="pass positive=None"):
+        ConfusionCounter(t, t, positive=1, multiclass=True)
+    binary = ConfusionCounter(t, t)
+    for call in (binary.confusion_matrix, lambda: binary.pair_counts,
+                 lambda: binary.class_values("truth")):
+        with pytest.raises(ValueError, match="multi-class mode only"):
+            call()
+    with pytest.raises(ValueError, match='side must be "truth" or "pred"'):
+        ConfusionCounter(t, t, multiclass=True).class_values("both")
+
+
+def test_error_components_with_wrong_class_pixels():
+    t = np.array([[1, 1, 0, 0, 2, 2, 2]])
+    p = np.array([[1, 0, 0, 3, 1, 1, 1]])
+    wrong = (t != p) & (t > 0) & (p > 0)
+    comps, lab = error_components(t, p, wrong=wrong)
+    assert [(c["kind"], c["size"]) for c in comps] == [("wrong", 3), ("FP", 1), ("FN", 1)]
+    for c in comps:  # every id of the label image is its component's pixels
+        assert np.count_nonzero(lab == c["label"]) == c["size"]
+    assert error_components(t, p, wrong=wrong, min_size=2)[0][0]["kind"] == "wrong"
+    assert len(error_components(t, p, wrong=wrong, min_size=2)[0]) == 1
+    plain = error_components(t, p, wrong=np.zeros_like(wrong))
+    assert [c["kind"] for c in plain[0]] == ["FP", "FN"]
+    with pytest.raises(ValueError, match="wrong has shape"):
+        error_components(t, p, wrong=wrong[:, :3])
+
+
+# ------------------------------------ matching from summed tile histograms
+
+
+def _overlaps(t, p):
+    """Areas and pair intersections of one tile, as a tiled engine would compute them."""
+    ti, ta = np.unique(t[t > 0], return_counts=True)
+    pi, pa = np.unique(p[p > 0], return_counts=True)
+    both = (t > 0) & (p > 0)
+    pairs, inter = np.unique(np.stack([t[both], p[both]]), axis=1, return_counts=True)
+    return dict(zip(ti.tolist(), ta.tolist())), dict(zip(pi.tolist(), pa.tolist())), {
+        (int(a), int(b)): int(n) for (a, b), n in zip(pairs.T, inter)}
+
+
+def _random_instances(rng, shape=(48, 64), n=25):
+    t = np.zeros(shape, np.int32)
+    p = np.zeros(shape, np.int32)
+    for k in range(n):
+        y, x = rng.integers(0, shape[0] - 4), rng.integers(0, shape[1] - 4)
+        h, w = rng.integers(2, 9, 2)
+        t[y : y + h, x : x + w] = rng.integers(1, 40)
+        y, x = np.clip([y + rng.integers(-2, 3), x + rng.integers(-2, 3)], 0, None)
+        p[y : y + rng.integers(2, 9), x : x + rng.integers(2, 9)] = k + 1
+    return t, p
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("thr", [0.0, 0.3, 0.5, 0.75])
+def test_match_objects_from_summed_tile_overlaps_equals_match_objects(seed, thr):
+    rng = np.random.default_rng(seed)
+    t, p = _random_instances(rng)
+    areas_t, areas_p, inter = {}, {}, {}
+    for ys in (slice(0, 17), slice(17, 48)):  # uneven tiles cut objects
+        for xs in (slice(0, 30), slice(30, 41), slice(41, 64)):
+            at, ap, it = _overlaps(t[ys, xs], p[ys, xs])
+            for acc, part in ((areas_t, at), (areas_p, ap), (inter, it)):
+                for key, n in part.items():
+                    acc[key] = acc.get(key, 0) + n
+    tid, pid = sorted(areas_t), sorted(areas_p)
+    pairs = sorted(inter)
+    m = match_objects_from_overlaps(
+        tid, pid, [areas_t[i] for i in tid], [areas_p[i] for i in pid],
+        [a for a, _ in pairs], [b for _, b in pairs], [inter[k] for k in pairs],
+        iou_threshold=thr)
+    assert m == match_objects(t, p, iou_threshold=thr)
+
+
+def test_match_objects_from_overlaps_refuses_inconsistent_input():
+    ok = dict(truth_ids=[1, 2], pred_ids=[7], truth_areas=[4, 4], pred_areas=[4],
+              pairs_t=[1], pairs_p=[7], intersections=[3])
+    assert match_objects_from_overlaps(**ok).matches == [(1, 7, 3 / 5)]
+    for change, words in [
+        (dict(truth_ids=[2, 1]), "sorted, distinct, positive"),
+        (dict(truth_ids=[0, 2]), "sorted, distinct, positive"),
+        (dict(truth_areas=[4]), "same length"),
+        (dict(pred_areas=[0]), "positive pixel counts"),
+        (dict(pairs_t=[3]), "pairs_t holds ids that are not in truth_ids"),
+        (dict(pairs_p=[8]), "pairs_p holds ids that are not in pred_ids"),
+        (dict(intersections=[5]), "at most the smaller area"),
+        (dict(intersections=[3, 1]), "same length"),
+        (dict(iou_threshold=1.5), "between 0 and 1"),
+    ]:
+        with pytest.raises(ValueError, match=words):
+            match_objects_from_overlaps(**(ok | change))
+    empty = match_objects_from_overlaps([], [], [], [], [], [], [])
+    assert (empty.n_truth, empty.n_pred, empty.f1) == (0, 0, 0.0)
 
 
 # ------------------------------------------------------------- napari-free

@@ -1,8 +1,5 @@
-import csv
-import json
 import subprocess
 import sys
-from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -17,47 +14,29 @@ from napari_maskclean.core.compare import (
     match_objects,
     per_class_metrics,
 )
+from napari_maskclean.core.corrections import adjacent_label, fix_values, most_common_label
+from napari_maskclean.core.matching import instance_labels, object_centres
 from napari_maskclean.core.review import (
-    FN,
-    FP,
-    TN,
     TP,
     WRONG,
     LiveComparison,
-    adjacent_label,
-    atom_boxes,
     check_finite,
-    common_shape,
     compare,
-    component_region,
     empty_note,
-    fit_zoom,
-    fix_values,
-    full_box,
-    full_point,
-    heat_colors,
-    instance_labels,
-    local_box,
-    merge_boxes,
-    most_common_label,
-    object_centres,
-    overlay_color_dict,
-    overlay_palette,
-    report_rows,
-    write_report,
 )
 from napari_maskclean.core.threshold import threshold_mask
-
-
-class FakeAtom(NamedTuple):  # the shape of napari's _MaskedPaintAtom
-    slice_key: tuple
-    mask: object
-    old_values: object
-    new_value: int
+from napari_maskclean.core.windows import (
+    common_shape,
+    component_region,
+    full_box,
+    local_box,
+    merge_boxes,
+)
 
 
 def test_import_is_napari_free():
-    code = ("import sys, napari_maskclean.core.review; "
+    code = ("import sys, napari_maskclean.core.review, napari_maskclean.core.windows, "
+            "napari_maskclean.core.corrections; "
             "print(any(m in sys.modules for m in ('napari', 'qtpy', 'magicgui')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
@@ -97,18 +76,6 @@ def test_empty_note(counts, words):
 
 
 # ---- boxes -------------------------------------------------------------------------------
-def test_atom_boxes_all_kinds():
-    shape = (10, 12)
-    masked = FakeAtom((slice(2, 5), slice(3, 40)), None, None, 1)  # clipped to the shape
-    legacy = ((np.array([1, 7]), np.array([3, 4])), np.array([0, 0]), 5)
-    empty = ((np.array([], int), np.array([], int)), np.array([]), 1)
-    weird = (np.ones(shape, bool), None, 1)  # a boolean mask: the whole array
-    boxes = atom_boxes([masked, legacy, empty, weird], shape)
-    assert boxes == [(slice(2, 5), slice(3, 12)), (slice(1, 8), slice(3, 5)),
-                     (slice(0, 10), slice(0, 12))]
-    assert atom_boxes([((slice(1, 3), 4), None, 1)], shape) == [(slice(1, 3), slice(4, 5))]
-
-
 def test_merge_and_window_mapping():
     boxes = [(slice(0, 2), slice(5, 6)), (slice(4, 5), slice(1, 3))]
     assert merge_boxes(boxes) == boxes
@@ -119,7 +86,6 @@ def test_merge_and_window_mapping():
     assert local_box((slice(2, 3), slice(10, 12), slice(0, 4)), key) is None  # outside crop
     assert full_box((slice(5, 10), slice(6, 8)), key) == (2, slice(5, 10), slice(6, 8))
     assert full_box((slice(0, 1), slice(6, 8)), key, margin=1) == (2, slice(0, 2), slice(5, 8))
-    assert full_point((1.5, 2.0), key) == (2.0, 1.5, 2.0)
 
 
 def test_component_region_pads_mask():
@@ -282,47 +248,6 @@ def test_instances_centres_and_compare():
     assert len(live.objects["truth_centres"]) == ref.n_truth
     with pytest.raises(ValueError, match="same shape"):
         compare(truth, truth[:5])
-
-
-def test_display_helpers():
-    cols = heat_colors(np.array([[0, 4], [0, 0]]))
-    assert cols[0, 0].tolist() == [255, 255, 255] and cols[0, 1].tolist() == [8, 48, 140]
-    assert cols[1].tolist() == [[255, 255, 255]] * 2  # an empty row is white
-    assert fit_zoom((10, 10), (1, 1), (500, 400)) == pytest.approx(0.4 * 400 / 48)
-    assert fit_zoom((200, 10), (0.5, 1), (500, 400)) == pytest.approx(0.4 * 400 / 100)
-    assert overlay_palette()[TN].tolist() == [0, 0, 0]
-    assert overlay_palette(show_tn=True)[TN].tolist() == [128, 128, 128]
-    d = overlay_color_dict()
-    assert d[TN][3] == 0 and d[None][3] == 0 and d[FP] == (1.0, 0.0, 1.0, 1.0)
-    assert overlay_color_dict(show_tn=True)[TN][3] > 0
-    assert len({d[c] for c in (TP, FP, FN, WRONG)}) == 4
-
-
-def test_write_report(tmp_path):
-    truth = np.array([[0, 1, 2], [2, 2, 0]])
-    pred = np.array([[0, 1, 1], [2, 0, 0]])
-    live = compare(truth, pred, multiclass=True, iou_threshold=0.5)
-    report = {"prediction": "p", **live.report()}
-    out = write_report(tmp_path / "r.csv", report)
-    rows = list(csv.DictReader(out.open()))
-    by = {(r["metric"], r["class"]): r["value"] for r in rows}
-    assert by[("prediction", "")] == "p"
-    assert float(by[("f1", "")]) == binary_metrics(truth, pred)["f1"]
-    assert float(by[("iou", "2")]) == pytest.approx(per_class_metrics(
-        confusion_matrix(truth, pred))["iou"][2])
-    assert by[("cm[truth=2,pred=0]", "")] == "1"
-    assert ("objects.f1", "") in by
-    data = json.loads(write_report(tmp_path / "r.json", report).read_text())
-    assert data["confusion_matrix"]["matrix"] == confusion_matrix(truth, pred).tolist()
-    with pytest.raises(FileExistsError, match="already exists"):
-        write_report(tmp_path / "r.json", report)
-    write_report(tmp_path / "r.json", {"x": 1}, overwrite=True)
-    assert json.loads((tmp_path / "r.json").read_text()) == {"x": 1}
-    with pytest.raises(ValueError, match=".csv or .json"):
-        write_report(tmp_path / "r.txt", report)
-    with pytest.raises(FileNotFoundError):
-        write_report(tmp_path / "missing" / "r.csv", report)
-    assert report_rows({"metrics": {"mcc": float("nan")}}) == [("mcc", "", None)]
 
 
 def test_one_class_with_a_thresholded_image_counts_it_as_that_class():

@@ -4,14 +4,26 @@ error navigation and fixes, multi-class, objects, export and bad input."""
 import csv
 import json
 import time
+from typing import NamedTuple
 
 import numpy as np
 import pytest
+from qtpy.QtCore import Qt
 
 import napari_maskclean._widgets._live as live_mod
-import napari_maskclean._widgets.compare_widget as cw
+import napari_maskclean._widgets.compare.corrections as corrections_mod
+import napari_maskclean._widgets.compare.navigator as navigator_mod
+import napari_maskclean._widgets.compare.widget as cw
 from napari_maskclean._widgets._live import PREVIEW_PREFIX, write_labels
-from napari_maskclean._widgets.compare_widget import CompareWidget
+from napari_maskclean._widgets.compare import CompareWidget
+from napari_maskclean._widgets.compare.edits import atom_boxes
+from napari_maskclean._widgets.compare.navigator import fit_zoom, full_point
+from napari_maskclean._widgets.compare.overlay import (
+    OVERLAY_COLORS,
+    heat_colors,
+    overlay_color_dict,
+    overlay_palette,
+)
 from napari_maskclean.core.compare import (
     binary_metrics,
     confusion_map,
@@ -19,7 +31,7 @@ from napari_maskclean.core.compare import (
     error_components,
     per_class_metrics,
 )
-from napari_maskclean.core.review import OVERLAY_COLORS
+from napari_maskclean.core.review import FN, FP, TN, TP, WRONG
 from napari_maskclean.core.threshold import threshold_mask
 from napari_maskclean.io import read_image
 from tests.conftest import wait_for_result
@@ -44,8 +56,10 @@ def pair():
 def messages(monkeypatch):
     """Collect the notifications the widget shows."""
     got = {"info": [], "error": []}
-    monkeypatch.setattr(cw, "show_info", lambda m: got["info"].append(m))
-    monkeypatch.setattr(cw, "show_error", lambda m: got["error"].append(m))
+    for mod in (cw, corrections_mod, navigator_mod):
+        monkeypatch.setattr(mod, "show_error", lambda m: got["error"].append(m))
+    for mod in (cw, corrections_mod):
+        monkeypatch.setattr(mod, "show_info", lambda m: got["info"].append(m))
     monkeypatch.setattr(live_mod, "show_error", lambda m: got["error"].append(m))
     return got
 
@@ -222,7 +236,7 @@ def test_multiclass_heatmap_per_class_and_live(make_napari_viewer, qtbot, pair):
     # class 2 is only in the truth: its column is all zero, its row counts FN pixels
     assert 2 in labels and w.heatmap_shown()[:, list(labels).index(2)].sum() == 0
     pc = per_class_metrics(cm)
-    shown_iou = [w.class_table.item(i, 1).data(cw.Qt.ItemDataRole.UserRole)
+    shown_iou = [w.class_table.item(i, 1).data(Qt.ItemDataRole.UserRole)
                  for i in range(len(labels))]
     np.testing.assert_allclose(shown_iou, pc["iou"])
     assert "wrong class" in w._legend_labels[4].text()
@@ -276,7 +290,7 @@ def test_objects_listed_and_row_click_centres(make_napari_viewer, qtbot, pair):
     table = w.objects_table
     w.tabs.setCurrentIndex(2)
     table.scrollToItem(table.item(fn_row, 0))
-    qtbot.mouseClick(table.viewport(), cw.Qt.MouseButton.LeftButton,
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton,
                      pos=table.visualItemRect(table.item(fn_row, 0)).center())
     np.testing.assert_allclose(viewer.scene.camera.center[-2:], (44.5 + 100, 59.5 + 200))
 
@@ -592,8 +606,79 @@ def test_default_min_error_size_hides_edge_specks_and_says_how_many(make_napari_
 def test_button_text_matches_the_readme(make_napari_viewer):
     from pathlib import Path
 
-    readme = (Path(cw.__file__).parents[2] / "README.md").read_text()
+    readme = (Path(cw.__file__).parents[3] / "README.md").read_text()
     w = dock(make_napari_viewer())
     assert w.fix_button.text == "Remove from prediction"
     assert f"*{w.fix_button.text}*" in readme
     assert f"*{w.accept_button.text}*" in readme
+
+
+def test_reference_row_sits_beside_the_live_values(make_napari_viewer, qtbot, pair):
+    """The hook for a 'noise floor' line: a named column of the same metrics, kept across
+    recomputations and bad input, removable; the live column is unchanged."""
+    truth, pred = pair
+    viewer, w, t, p = setup(make_napari_viewer, qtbot, truth, pred)
+    floor = binary_metrics(truth, truth[:, ::-1])
+    w.add_reference_row("noise floor", {**floor, "extra": 1})
+    table = w.metrics_table
+    headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    assert headers == ["metric", "value", "noise floor"]
+    assert w.metrics_shown("noise floor") == {k: floor[k] for k in w.metrics_shown()}
+    assert table.item(6, 2).text() == f"{floor['f1']:.4f}"  # row 6 is F1
+    assert_shows(w, truth, pred)
+    w.add_reference_row("partial", {"f1": 0.25})  # missing metrics show a dash
+    assert w.metrics_shown("partial")["f1"] == 0.25 and w.metrics_shown("partial")["iou"] is None
+    assert table.item(7, 3).text() == "—"
+    # a recomputation (mode change) and a bad input keep the references
+    w.mode.value = "one class"
+    wait_for_result(qtbot, w)
+    assert_shows(w, truth, pred, positive=1)
+    w.truth.value = viewer.layers["image"]
+    w.crop.value = False
+    p.data = pred[:, :40].copy()
+    qtbot.waitUntil(lambda: w.metrics_shown()["tp"] is None, timeout=5000)
+    assert w.metrics_shown("noise floor")["f1"] == floor["f1"]
+    w.remove_reference_row("noise floor")
+    w.remove_reference_row("never added")
+    headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    assert headers == ["metric", "value", "partial"]
+    assert w.metrics_table.references() == {"partial": {"f1": 0.25}}
+    with pytest.raises(ValueError, match="built-in column"):
+        w.add_reference_row("value", floor)
+    with pytest.raises(KeyError, match="no column 'noise floor'"):
+        w.metrics_shown("noise floor")
+
+
+# ---- napari-free helpers of the widget package (no viewer) ----------------------------------
+class FakeAtom(NamedTuple):  # the shape of napari's _MaskedPaintAtom
+    slice_key: tuple
+    mask: object
+    old_values: object
+    new_value: int
+
+
+def test_atom_boxes_all_kinds():
+    shape = (10, 12)
+    masked = FakeAtom((slice(2, 5), slice(3, 40)), None, None, 1)  # clipped to the shape
+    legacy = ((np.array([1, 7]), np.array([3, 4])), np.array([0, 0]), 5)
+    empty = ((np.array([], int), np.array([], int)), np.array([]), 1)
+    weird = (np.ones(shape, bool), None, 1)  # a boolean mask: the whole array
+    boxes = atom_boxes([masked, legacy, empty, weird], shape)
+    assert boxes == [(slice(2, 5), slice(3, 12)), (slice(1, 8), slice(3, 5)),
+                     (slice(0, 10), slice(0, 12))]
+    assert atom_boxes([((slice(1, 3), 4), None, 1)], shape) == [(slice(1, 3), slice(4, 5))]
+
+
+def test_display_helpers():
+    assert full_point((1.5, 2.0), (2, slice(0, 10), slice(0, 8))) == (2.0, 1.5, 2.0)
+    cols = heat_colors(np.array([[0, 4], [0, 0]]))
+    assert cols[0, 0].tolist() == [255, 255, 255] and cols[0, 1].tolist() == [8, 48, 140]
+    assert cols[1].tolist() == [[255, 255, 255]] * 2  # an empty row is white
+    assert fit_zoom((10, 10), (1, 1), (500, 400)) == pytest.approx(0.4 * 400 / 48)
+    assert fit_zoom((200, 10), (0.5, 1), (500, 400)) == pytest.approx(0.4 * 400 / 100)
+    assert overlay_palette()[TN].tolist() == [0, 0, 0]
+    assert overlay_palette(show_tn=True)[TN].tolist() == [128, 128, 128]
+    d = overlay_color_dict()
+    assert d[TN][3] == 0 and d[None][3] == 0 and d[FP] == (1.0, 0.0, 1.0, 1.0)
+    assert overlay_color_dict(show_tn=True)[TN][3] > 0
+    assert len({d[c] for c in (TP, FP, FN, WRONG)}) == 4
