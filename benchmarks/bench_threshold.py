@@ -13,7 +13,7 @@ from _common import interleaved, main_for, row  # also puts the repo on sys.path
 from scipy import ndimage as ndi
 from skimage.filters import threshold_otsu, threshold_sauvola
 
-from napari_maskclean.core.threshold import threshold_mask
+from napari_maskclean.core.threshold import prefilter_image, threshold_mask
 
 
 def _image(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
@@ -99,6 +99,29 @@ def run(quick: bool = False) -> list[dict]:
             b,
             "informational",
             None,
+        )
+    )
+    # 3x3x3 median of a volume: our compiled kernel on the full volume, SciPy
+    # on a slab of it (56 s on 512^3 would dominate the run), extrapolated
+    # per voxel to the full volume.
+    side = 256 if quick else 512
+    vol3 = np.random.default_rng(2).integers(0, 256, (side,) * 3, dtype=np.uint8)
+    slab = vol3[: 8 if quick else 16]
+    o, b = interleaved(
+        lambda: prefilter_image(vol3, prefilter="median", prefilter_size=3),
+        lambda: ndi.median_filter(slab, size=3, mode="nearest"),
+        1 if quick else 3,
+    )
+    b *= vol3.shape[0] / slab.shape[0]
+    rows.append(
+        row(
+            "median 3x3x3",
+            f"{side}³ uint8",
+            o,
+            f"scipy median_filter (timed on {slab.shape[0]} slices, extrapolated)",
+            b,
+            "<= 3 s on 512³ (2 cores)",
+            o <= 3000 if side == 512 else None,
         )
     )
     return rows

@@ -9,6 +9,13 @@ A thin contribution over :mod:`napari_maskclean.io`:
   is napari's background label), with the palette
   in ``layer.metadata["palette"]`` (row ``k`` = colour of label ``k``), so that
   the writer can save it back as the same colours;
+* a noisy colour mask - a JPEG, or a PNG/TIFF with more colours (anti-aliased
+  edges) - opens the same way when it clearly is a mask: a few dominant
+  colours cover most pixels (:func:`napari_maskclean.core.fill.looks_like_color_mask`).
+  Its class colours are estimated, JPEG noise snaps to them and edge blends
+  take the class of their neighbours (:func:`~napari_maskclean.core.fill.fill_rgb_mask`,
+  off-palette pixels only). Photographs fail the test and are left to napari's
+  own reader;
 * a single-channel integer PNG or TIFF (grey, 16-bit or indexed PNG; any
   number of TIFF pages) that looks like labels opens as a Labels layer with its
   values unchanged. "Looks like labels": at most two values, or mostly
@@ -18,7 +25,7 @@ A thin contribution over :mod:`napari_maskclean.io`:
   asking which reader to use.
 
 Anything else (photographs, grey images that are not piecewise constant,
-float images, colour images with more colours, folders, several paths) is left
+float images, colour images without dominant colours, folders, several paths) is left
 to other readers: :func:`get_reader` returns None for it and never raises.
 """
 
@@ -32,10 +39,10 @@ from typing import Any
 import numpy as np
 
 from . import io
-from .core.fill import palette_color_dict
+from .core.fill import fill_rgb_mask, looks_like_color_mask, palette_color_dict
 
 #: Extensions this reader is registered for (see the manifest).
-READER_EXTENSIONS = (".png", ".tif", ".tiff")
+READER_EXTENSIONS = (".png", ".tif", ".tiff", ".jpg", ".jpeg")
 
 LayerDataTuple = tuple[Any, dict[str, Any], str]
 
@@ -87,6 +94,8 @@ def _has_alpha(path: Path) -> bool:
     if path.suffix.lower() == ".png":
         header = io._png_header(path)
         return header is not None and header[1] == 6  # colour type 6: RGBA
+    if path.suffix.lower() not in (".tif", ".tiff"):
+        return False  # JPEG: no alpha
     import tifffile
 
     with tifffile.TiffFile(path) as tif:
@@ -99,8 +108,8 @@ def get_reader(path: str | list[str]) -> Callable[[str], list[LayerDataTuple]] |
     Parameters
     ----------
     path : str or list of str
-        What napari asks to open. Only a single ``.png``/``.tif``/``.tiff`` file
-        is handled.
+        What napari asks to open. Only a single ``.png``/``.tif``/``.tiff``/
+        ``.jpg``/``.jpeg`` file is handled.
 
     Returns
     -------
@@ -118,6 +127,10 @@ def get_reader(path: str | list[str]) -> Callable[[str], list[LayerDataTuple]] |
             return None
         if io.is_rgb_mask_file(p):
             return read_rgb_mask_layer
+        if _is_noisy_rgb_mask(p):
+            return read_noisy_rgb_mask_layer
+        if p.suffix.lower() in (".jpg", ".jpeg"):
+            return None
         if p.suffix.lower() == ".png":
             return read_labels_layer if _is_label_png(p) else None
         return read_labels_layer if _is_label_tiff(p) else None
@@ -149,7 +162,55 @@ def read_rgb_mask_layer(path: str | list[str]) -> list[LayerDataTuple]:
     """
     if isinstance(path, (list, tuple)):
         path = path[0]
-    labels, palette = io.read_rgb_mask(path)
+    labels, palette = io.read_rgb_mask(path, snap=0)
+    return _rgb_layer(labels, palette, path)
+
+
+def _read_rgb(path: Path) -> np.ndarray | None:
+    """The 8-bit RGB(A) image of a file, or None if it is not one."""
+    rgb = io.read_image(path)
+    if rgb.ndim != 3 or rgb.shape[-1] not in (3, 4) or rgb.dtype != np.uint8:
+        return None
+    if rgb.shape[-1] == 4 and (rgb[..., 3] == 255).all():
+        rgb = np.ascontiguousarray(rgb[..., :3])
+    return rgb
+
+
+def _is_noisy_rgb_mask(path: Path) -> bool:
+    """An 8-bit colour image whose few dominant colours cover most pixels."""
+    if path.suffix.lower() == ".png":
+        header = io._png_header(path)
+        if header is None or header[0] != 8 or header[1] not in (2, 6):
+            return False
+    rgb = _read_rgb(path)
+    return rgb is not None and looks_like_color_mask(rgb)
+
+
+def read_noisy_rgb_mask_layer(path: str | list[str]) -> list[LayerDataTuple]:
+    """Read a JPEG or anti-aliased colour mask as labels with its estimated class colours.
+
+    Parameters
+    ----------
+    path : str
+        An 8-bit RGB(A) PNG, TIFF or JPEG that :func:`looks_like_color_mask`.
+
+    Returns
+    -------
+    list of tuple
+        As :func:`read_rgb_mask_layer`: int32 labels, one per estimated class
+        colour (every pixel gets a class), and the palette in the metadata.
+    """
+    if isinstance(path, (list, tuple)):
+        path = path[0]
+    rgb = _read_rgb(Path(os.fspath(path)))
+    if rgb is None:
+        raise ValueError(f"{str(path)!r} is not an 8-bit RGB(A) colour mask")
+    res = fill_rgb_mask(rgb, invalid="off-palette")
+    return _rgb_layer(res.labels, res.palette, path)
+
+
+def _rgb_layer(labels: np.ndarray, palette: np.ndarray, path) -> list[LayerDataTuple]:
+    """A Labels layer tuple coloured by ``palette``, label 0 kept for black."""
     if palette.shape[1] == 3 and _has_alpha(Path(os.fspath(path))):
         # an opaque RGBA file: keep the alpha column, so it is saved back as RGBA
         palette = np.hstack([palette, np.full((len(palette), 1), 255, np.uint8)])

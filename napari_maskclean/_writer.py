@@ -15,8 +15,9 @@ A thin contribution over :mod:`napari_maskclean.io`:
 
 Overwriting: napari calls a writer only after its own *Save* dialog has
 confirmed replacing an existing file, so an existing ``path`` is replaced
-(atomically: a temporary file is written, then moved into place, so a failed
-save never leaves a half-written file). Scripts that call ``layer.save(path)``
+(atomically, through :func:`napari_maskclean.io.atomic_write`: a temporary
+file is written, then moved into place, so a failed or interrupted save never
+leaves a half-written file). Scripts that call ``layer.save(path)``
 or these functions directly replace existing files too; check
 ``os.path.exists(path)`` first if that matters. Errors (3D data to PNG,
 negative labels, a label without a palette colour) raise with a message that
@@ -66,6 +67,9 @@ def write_labels(path: str, data: Any, meta: dict[str, Any]) -> list[str]:
     ------
     ValueError
         If the extension is not supported or the labels do not fit the format.
+    IsADirectoryError, OSError
+        If ``path`` is a folder or its folder is missing or not writable (the
+        message names ``path``).
     """
     target = Path(os.fspath(path))
     ext = target.suffix.lower()

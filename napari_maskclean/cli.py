@@ -21,11 +21,30 @@ FRONT_WIDGET = {"coins": "Compare with ground truth", "rgb_mask": "Fill holes",
                 "blobs3d": "Morphology", "large": "Threshold"}
 
 
+#: Exit codes of ``maskclean`` (also listed in ``maskclean --help``).
+EXIT_OK = 0
+EXIT_NOTHING_COMPARED = 1
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+EXIT_CODES_HELP = """\
+exit codes:
+  0    success (compare: files that could not be compared are listed on stderr,
+       one line each, and left out of the totals)
+  1    compare: nothing could be compared (every file was skipped)
+  2    error: bad command line, a missing input, an output that is refused
+       (exists without --overwrite, a folder, an input file, an unknown
+       format, a folder that is missing or not writable); one line on stderr,
+       nothing written
+  130  interrupted (Ctrl-C); nothing partial written
+"""
+
+
 class CLIError(Exception):
     """A user-facing error: printed as one line, exit code 2."""
 
 
-def _fail(message: str, code: int = 2) -> int:
+def _fail(message: str, code: int = EXIT_ERROR) -> int:
     print(f"maskclean: error: {message}", file=sys.stderr)
     return code
 
@@ -93,7 +112,10 @@ def demo(screenshot: str | None = None, *, sample: str = "coins") -> int:
                     front.raise_()  # after the docks' own tabbing
                 viewer.reset_view()  # fit the image to the resized canvas
             time.sleep(0.05)
-        viewer.screenshot(screenshot, canvas_only=False)
+        from .io import atomic_write
+
+        atomic_write(screenshot, lambda tmp: viewer.screenshot(os.fspath(tmp), canvas_only=False),
+                     overwrite=True)
         print(f"saved {screenshot}")
         viewer.close()
         return 0
@@ -108,15 +130,55 @@ def demo(screenshot: str | None = None, *, sample: str = "coins") -> int:
 # --------------------------------------------------------------------------------------
 # compare
 # --------------------------------------------------------------------------------------
-def _check_output(path: str | None, overwrite: bool) -> None:
-    """Refuse, before any work, an output that cannot or must not be written."""
-    if not path:
-        return
-    if os.path.exists(path) and not overwrite:
-        raise CLIError(f"{path} exists; pass --overwrite to replace it")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise CLIError(f"cannot write {path}: the folder {folder} does not exist")
+def _inside_inputs(out: str, inputs: tuple[str, ...]) -> str | None:
+    """The input that ``out`` is, or the input folder it would be read from, else None."""
+    from .io import MASK_EXTENSIONS
+
+    real = os.path.realpath(out)
+    for given in inputs:
+        src = os.path.realpath(given)
+        if os.path.isdir(src):
+            # compare_paths reads every mask file of the folder (not sub-folders)
+            if os.path.dirname(real) == src and real.lower().endswith(MASK_EXTENSIONS):
+                return f"the input folder {given}"
+        elif real == src or (
+            os.path.exists(out) and os.path.exists(given) and os.path.samefile(out, given)
+        ):
+            return f"the input file {given}"
+    return None
+
+
+def _check_outputs(truth: str, pred: str, outputs: dict[str, tuple[str, tuple[str, ...]]],
+                   overwrite: bool) -> None:
+    """Refuse, before any work, every output that cannot or must not be written.
+
+    ``outputs`` maps an option name to (path, allowed suffixes).
+    """
+    from .io import check_writable
+
+    seen: dict[str, str] = {}
+    for option, (path, suffixes) in outputs.items():
+        if os.path.isdir(path):
+            raise CLIError(f"{option} {path} is a folder; give a file name inside it, "
+                           f"e.g. {os.path.join(path, 'report' + suffixes[0])}")
+        clash = _inside_inputs(path, (truth, pred))
+        if clash:
+            raise CLIError(f"{option} {path} would overwrite or be read as {clash}; "
+                           "write the output somewhere else")
+        suffix = os.path.splitext(path)[1].lower()
+        if suffix not in suffixes:
+            raise CLIError(f"{option} {path}: unknown format ({suffix or 'no suffix'}); "
+                           f"end the file name in {' or '.join(suffixes)}")
+        real = os.path.realpath(path)
+        if real in seen:
+            raise CLIError(f"{option} and {seen[real]} are the same file {path}")
+        seen[real] = option
+        try:
+            check_writable(path, overwrite=overwrite)
+        except FileExistsError:
+            raise CLIError(f"{path} exists; pass --overwrite to replace it") from None
+        except OSError as err:
+            raise CLIError(str(err)) from None
 
 
 def _check_plotting() -> None:
@@ -129,32 +191,58 @@ def _check_plotting() -> None:
 
 def compare(truth: str, pred: str, *, output: str | None, plot: str | None,
             positive: int | None, overwrite: bool, quiet: bool) -> int:
-    """Score PRED against TRUTH (files or folders); write CSV/plot; return the exit code."""
+    """Score PRED against TRUTH (files or folders); write CSV/JSON/plot; return the exit code."""
     from tqdm import tqdm
 
-    from .report import compare_paths
+    from .report import PLOT_FORMATS, REPORT_FORMATS, compare_paths
 
-    _check_output(output, overwrite)
-    _check_output(plot, overwrite)
+    outputs = {}
+    if output:
+        outputs["-o/--output"] = (output, REPORT_FORMATS)
+    if plot:
+        outputs["--plot"] = (plot, PLOT_FORMATS)
+    if not (os.path.exists(truth) and os.path.exists(pred)):
+        missing = truth if not os.path.exists(truth) else pred
+        raise CLIError(f"{missing} does not exist; pass a folder of masks or a mask file")
+    _check_outputs(truth, pred, outputs, overwrite)
     if plot:
         _check_plotting()
+    state = {"done": 0, "total": 0}
     with tqdm(total=0, unit="file", disable=quiet, file=sys.stderr) as bar:
         def progress(done: int, total: int) -> None:
+            state["done"], state["total"] = done, total
             bar.total = total
             bar.n = done
             bar.refresh()
 
-        report = compare_paths(truth, pred, positive=positive, progress=progress)
+        try:
+            report = compare_paths(truth, pred, positive=positive, progress=progress)
+        except KeyboardInterrupt:
+            bar.leave = False  # the one line below replaces the bar
+            bar.close()
+            print(f"maskclean: interrupted after {state['done']} of {state['total']} files; "
+                  "nothing partial written", file=sys.stderr)
+            return EXIT_INTERRUPTED
     for name, reason in report.skipped:
+        reason = " ".join(str(reason).split())  # one line per file, always
         print(f"maskclean: skipped {name}: {reason}", file=sys.stderr)
     if report.n_compared == 0:
-        return _fail("nothing could be compared (see the skipped files above)", code=1)
-    if output:
-        report.write_csv(output)
-    if plot:
-        report.plot(plot)
+        return _fail("nothing could be compared (see the skipped files above)",
+                     code=EXIT_NOTHING_COMPARED)
+    writing = None
+    try:
+        if output:
+            writing = output
+            report.write(output, overwrite=overwrite)
+        if plot:
+            writing = plot
+            report.plot(plot, overwrite=overwrite)
+    except KeyboardInterrupt:
+        print(f"maskclean: interrupted while writing {writing}; nothing partial written",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
     print(report.summary())
-    return 0
+    return EXIT_OK
 
 
 # --------------------------------------------------------------------------------------
@@ -164,7 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``maskclean`` command."""
     parser = argparse.ArgumentParser(
         prog="maskclean",
-        description="Clean segmentation masks and check them against ground truth.")
+        description="Clean segmentation masks and check them against ground truth.",
+        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("demo", help="open napari with sample data and every widget docked")
     p.add_argument("--screenshot", metavar="PNG",
@@ -172,11 +261,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample", default="coins",
                    choices=("coins", "blobs3d", "large", "rgb_mask"),
                    help="which sample to open (default: coins)")
-    p = sub.add_parser("compare", help="score predicted masks against ground truth")
+    p = sub.add_parser("compare", help="score predicted masks against ground truth",
+                       description="Score predicted masks against ground truth, file by "
+                       "file (folders are matched by file name stem).",
+                       epilog=EXIT_CODES_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("truth", help="ground-truth mask file or folder")
     p.add_argument("pred", help="predicted mask file or folder (matched by file name)")
-    p.add_argument("-o", "--output", metavar="CSV", help="write per-file metrics and totals")
-    p.add_argument("--plot", metavar="PNG", help="plot per-file F1/IoU/MCC")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="write per-file metrics and totals: .csv or .json (by the suffix)")
+    p.add_argument("--plot", metavar="FILE", help="plot per-file F1/IoU/MCC: .png, .pdf or .svg")
     p.add_argument("--positive", type=int, default=None,
                    help="score only this label as foreground (default: any non-zero)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
@@ -196,11 +290,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "compare":
             return compare(args.truth, args.pred, output=args.output, plot=args.plot,
                            positive=args.positive, overwrite=args.overwrite, quiet=args.quiet)
+    except KeyboardInterrupt:
+        print("maskclean: interrupted; nothing partial written", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except CLIError as err:
         return _fail(str(err))
-    except (ValueError, FileNotFoundError, FileExistsError, OSError) as err:
-        return _fail(str(err))
-    return 0
+    except (ValueError, OSError) as err:
+        return _fail(" ".join(str(err).split()))
+    return EXIT_OK
 
 
 if __name__ == "__main__":

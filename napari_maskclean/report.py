@@ -11,7 +11,10 @@ partner, unreadable, different shapes) are recorded in
 This module is napari-free and prints nothing: the caller reports
 ``report.skipped`` as it sees fit (``maskclean compare``, in
 :func:`napari_maskclean.cli.compare`, writes one line per skipped file to
-stderr, then ``report.write_csv`` / ``report.plot``).
+stderr, then ``report.write`` / ``report.plot``). Files are read with
+:mod:`napari_maskclean.io`, exactly as the napari reader reads them, and
+written through :func:`napari_maskclean.io.atomic_write` (complete or not at
+all; an existing file is replaced only with ``overwrite=True``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from napari_maskclean import io
 from napari_maskclean.core.compare import (
     COUNT_NAMES,
     METRIC_NAMES,
@@ -34,10 +38,15 @@ from napari_maskclean.core.compare import (
     metrics_from_counts,
 )
 
-__all__ = ["MASK_SUFFIXES", "Report", "compare_paths"]
+__all__ = ["MASK_SUFFIXES", "REPORT_FORMATS", "PLOT_FORMATS", "Report", "compare_paths"]
 
-#: File name suffixes read by :func:`compare_paths` (case-insensitive).
-MASK_SUFFIXES = (".png", ".tif", ".tiff", ".npy")
+#: File name suffixes read by :func:`compare_paths` (case-insensitive): the
+#: one list of mask types, :data:`napari_maskclean.io.MASK_EXTENSIONS`.
+MASK_SUFFIXES = io.MASK_EXTENSIONS
+#: Suffixes :meth:`Report.write` understands, and the method each one uses.
+REPORT_FORMATS = (".csv", ".json")
+#: Suffixes :meth:`Report.plot` writes (the format follows the suffix).
+PLOT_FORMATS = (".png", ".pdf", ".svg")
 
 TOTAL_ROW = "TOTAL (micro)"
 MEAN_ROW = "MEAN (macro)"
@@ -50,48 +59,28 @@ class _Skip(Exception):
 
 
 # --------------------------------------------------------------------------
-# reading
+# reading (through io, exactly as the napari reader reads a file)
 # --------------------------------------------------------------------------
-
-
-def _read_array(path: Path) -> tuple[np.ndarray, bool]:
-    """Read an image file. Returns (array, may_be_colour)."""
-    suffix = path.suffix.lower()
-    if suffix == ".npy":
-        return np.load(path, allow_pickle=False), False
-    if suffix in (".tif", ".tiff"):
-        import tifffile
-
-        return np.asarray(tifffile.imread(path)), True
-    if suffix == ".png":
-        from PIL import Image
-
-        with Image.open(path) as im:
-            if im.mode == "LA":  # grey + alpha: keep the grey channel
-                im = im.getchannel("L")
-            elif im.mode == "PA":
-                im = im.getchannel("P")
-            # "P" (palette) images give their palette indices (class labels)
-            return np.asarray(im), True
-    raise _Skip(f"unsupported file type {path.suffix!r}; use one of {', '.join(MASK_SUFFIXES)}")
 
 
 def _read_mask(path: Path, positive: float | None) -> np.ndarray:
     try:
-        a, colour = _read_array(path)
-    except _Skip:
-        raise
-    except Exception as exc:  # any reader error: record it, keep going
-        raise _Skip(f"cannot read {path.name}: {type(exc).__name__}: {exc}") from None
-    if a.dtype.kind not in "biuf":
-        raise _Skip(f"cannot use {path.name}: unsupported pixel type {a.dtype}")
-    if colour and a.ndim == 3 and a.shape[-1] in (3, 4):
-        if positive is not None:
-            raise _Skip(
-                f"{path.name} is an RGB image, where foreground = any non-black "
-                f"pixel; positive={positive} only applies to label images"
-            )
-        a = a[..., :3].any(axis=-1)
+        if io.is_rgb_file(path):
+            if positive is not None:
+                raise _Skip(
+                    f"{path.name} is an RGB image, where foreground = any non-black "
+                    f"pixel; positive={positive} only applies to label images"
+                )
+            rgb = io.read_image(path)
+            a = rgb[..., :3].any(axis=-1) if rgb.ndim == 3 else rgb
+        else:
+            a = io.read_mask(path)
+    except (io.MaskReadError, OSError) as exc:
+        # the io message names the full path; the report names the file
+        reason = str(exc).replace(repr(str(path)), path.name).replace(str(path), path.name)
+        if path.name not in reason:
+            reason = f"cannot read {path.name}: {reason}"
+        raise _Skip(reason) from None
     if a.ndim > 2:
         a = np.squeeze(a)
     return a
@@ -112,7 +101,9 @@ def _listing(path: Path) -> tuple[dict[str, Path], dict[str, list[Path]]]:
         return {path.stem: path}, {}
     found: dict[str, list[Path]] = {}
     for f in path.iterdir():
-        if f.is_file() and not f.name.startswith(".") and (f.suffix.lower() in MASK_SUFFIXES):
+        if f.name.startswith(".") or f.suffix.lower() not in MASK_SUFFIXES:
+            continue
+        if f.is_file() or (f.suffix.lower() == ".zarr" and f.is_dir()):
             found.setdefault(f.stem, []).append(f)
     unique = {k: v[0] for k, v in found.items() if len(v) == 1}
     dup = {k: sorted(v) for k, v in found.items() if len(v) > 1}
@@ -195,18 +186,58 @@ class Report:
             "positive": self.positive,
         }
 
-    def write_json(self, path: str | Path) -> None:
-        """Write :meth:`to_dict` as JSON.
+    def write(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the report as CSV or JSON, chosen by the suffix of ``path``.
+
+        Parameters
+        ----------
+        path : str or Path
+            Output file ending in ``.csv`` (:meth:`write_csv`) or ``.json``
+            (:meth:`write_json`).
+        overwrite : bool, default False
+            Replace an existing file.
+
+        Returns
+        -------
+        Path
+            The file written.
+
+        Raises
+        ------
+        ValueError
+            If the suffix is neither ``.csv`` nor ``.json``.
+        """
+        suffix = _suffix(path, REPORT_FORMATS, "report")
+        if suffix == ".json":
+            return self.write_json(path, overwrite=overwrite)
+        return self.write_csv(path, overwrite=overwrite)
+
+    def write_json(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write :meth:`to_dict` as JSON, atomically (see :func:`napari_maskclean.io.atomic_write`).
 
         Parameters
         ----------
         path : str or Path
             Output file.
-        """
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2), encoding="utf-8")
+        overwrite : bool, default False
+            Replace an existing file.
 
-    def write_csv(self, path: str | Path, *, include_skipped: bool = True) -> None:
+        Returns
+        -------
+        Path
+            The file written.
+        """
+        text = json.dumps(self.to_dict(), indent=2)
+        return io.atomic_write(
+            path, lambda tmp: tmp.write_text(text, encoding="utf-8"), overwrite=overwrite
+        )
+
+    def write_csv(
+        self, path: str | Path, *, include_skipped: bool = True, overwrite: bool = False
+    ) -> Path:
         """Write one row per file, then a TOTAL (micro) and a MEAN (macro) row.
+
+        The file is written atomically (see :func:`napari_maskclean.io.atomic_write`).
 
         Parameters
         ----------
@@ -215,19 +246,30 @@ class Report:
         include_skipped : bool, default True
             Also write one row per skipped file (empty metrics, the reason in
             the ``skipped`` column), after the compared files.
+        overwrite : bool, default False
+            Replace an existing file.
+
+        Returns
+        -------
+        Path
+            The file written.
         """
         cols = ["name", "shape", *COUNT_NAMES, *METRIC_NAMES, "truth", "pred", "skipped"]
-        with Path(path).open("w", newline="", encoding="utf-8") as fh:
-            w = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
-            w.writeheader()
-            for r in self.rows:
-                w.writerow({**r, "shape": _fmt_shape(r["shape"])})
-            if include_skipped:
-                for name, reason in self.skipped:
-                    w.writerow({"name": name, "skipped": reason})
-            if self.rows:
-                w.writerow({"name": TOTAL_ROW, **self.totals})
-                w.writerow({"name": MEAN_ROW, **self.macro})
+
+        def write(tmp: Path) -> None:
+            with tmp.open("w", newline="", encoding="utf-8") as fh:
+                w = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
+                w.writeheader()
+                for r in self.rows:
+                    w.writerow({**r, "shape": _fmt_shape(r["shape"])})
+                if include_skipped:
+                    for name, reason in self.skipped:
+                        w.writerow({"name": name, "skipped": reason})
+                if self.rows:
+                    w.writerow({"name": TOTAL_ROW, **self.totals})
+                    w.writerow({"name": MEAN_ROW, **self.macro})
+
+        return io.atomic_write(path, write, overwrite=overwrite)
 
     def plot(
         self,
@@ -235,20 +277,31 @@ class Report:
         *,
         metrics: Iterable[str] = ("f1", "iou", "mcc"),
         dpi: int = 100,
-    ) -> None:
-        """Save a PNG chart of per-file scores (bars; dots for > 40 files).
+        overwrite: bool = False,
+    ) -> Path:
+        """Save a chart of per-file scores (bars; dots for > 40 files).
 
-        Dashed lines mark the micro-averaged dataset totals.
+        Dashed lines mark the micro-averaged dataset totals. The file is
+        written atomically (see :func:`napari_maskclean.io.atomic_write`).
 
         Parameters
         ----------
         path : str or Path
-            Output PNG file.
+            Output file: ``.png``, ``.pdf`` or ``.svg`` (the format follows
+            the suffix).
         metrics : iterable of str, default ("f1", "iou", "mcc")
             Scores to draw (keys of a row).
         dpi : int, default 100
             Resolution.
+        overwrite : bool, default False
+            Replace an existing file.
+
+        Returns
+        -------
+        Path
+            The file written.
         """
+        fmt = _suffix(path, PLOT_FORMATS, "plot").lstrip(".")
         from matplotlib.figure import Figure  # lazy: no pyplot, no GUI backend
 
         names = [str(r["name"]) for r in self.rows]
@@ -288,7 +341,20 @@ class Report:
             ax.legend(loc="lower right", fontsize=8)
             ax.grid(axis="y", alpha=0.3)
         fig.tight_layout()
-        fig.savefig(str(path), format="png")
+        return io.atomic_write(
+            path, lambda tmp: fig.savefig(tmp, format=fmt), overwrite=overwrite
+        )
+
+
+def _suffix(path: str | Path, allowed: tuple[str, ...], what: str) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in allowed:
+        shown = suffix or "no suffix"
+        raise ValueError(
+            f"cannot write a {what} to {str(path)!r}: unknown format ({shown}); "
+            f"end the file name in {' or '.join(allowed)}"
+        )
+    return suffix
 
 
 def _macro(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -315,7 +381,8 @@ def compare_paths(
         ``img01.tif``; sub-folders and hidden files are ignored) or single
         files (compared with each other whatever their names). A single file
         and a folder: the folder's file with the same stem is used. Readable
-        types: ``.png``, ``.tif``/``.tiff``, ``.npy``.
+        types: :data:`MASK_SUFFIXES` (``.png``, ``.tif``/``.tiff``, ``.npy``,
+        ``.zarr``).
     positive : int or float, optional
         Foreground definition: ``None`` (default) = any non-zero value;
         ``k`` = only label ``k`` (see
@@ -337,13 +404,16 @@ def compare_paths(
 
     Notes
     -----
-    Masks are read as: palette PNGs -> palette indices; RGB(A) PNG/TIFF
-    images (last axis of length 3 or 4) -> foreground = any non-black pixel,
-    alpha ignored (``positive`` cannot be used with them); grey + alpha PNGs
-    -> the grey channel; ``.npy`` -> the array as saved (any number of
-    dimensions). Singleton axes are dropped. Files present on one side only,
-    unreadable files, shape mismatches and NaN-containing masks are recorded
-    in :attr:`Report.skipped` with a reason.
+    Masks are read with :func:`napari_maskclean.io.read_mask` (palette PNGs
+    -> palette indices; grey + alpha PNGs -> the grey channel; ``.npy`` ->
+    the array as saved, any number of dimensions; whole-number float images
+    -> integers), except RGB(A) PNG/TIFF images
+    (:func:`napari_maskclean.io.is_rgb_file`), read with
+    :func:`napari_maskclean.io.read_image`: foreground = any non-black
+    pixel, alpha ignored (``positive`` cannot be used with them). Singleton
+    axes are dropped. Files present on one side only, unreadable files
+    (empty, truncated, not an image), shape mismatches and masks with NaN or
+    fractional values are recorded in :attr:`Report.skipped` with a reason.
 
     Examples
     --------

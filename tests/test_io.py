@@ -278,7 +278,7 @@ def test_read_mask_binary_png_from_other_tools(tmp_path):
 
 def test_read_damaged_png(tmp_path):
     (tmp_path / "bad.png").write_bytes(b"not a png at all")
-    with pytest.raises(ValueError, match="could not decode"):
+    with pytest.raises(ValueError, match="cannot read.*damaged"):
         read_image(tmp_path / "bad.png")
 
 
@@ -499,7 +499,7 @@ def test_read_rgb_mask_marks_off_palette(tmp_path):
 
     sample = rgb_mask_sample()
     Image.fromarray(sample["noisy"]).save(tmp_path / "noisy.png")
-    labels, _ = read_rgb_mask(tmp_path / "noisy.png", sample["palette"])
+    labels, _ = read_rgb_mask(tmp_path / "noisy.png", sample["palette"], snap=0)
     assert (labels == -1).any()
     ok = labels >= 0
     np.testing.assert_array_equal(sample["palette"][labels[ok]], sample["noisy"][ok])
@@ -534,9 +534,12 @@ def test_read_rgb_mask_snap_is_passed_on(tmp_path):
 
     sample = rgb_mask_sample()
     Image.fromarray(sample["noisy"]).save(tmp_path / "noisy.png")
-    strict, _ = read_rgb_mask(tmp_path / "noisy.png", sample["palette"])
+    strict, _ = read_rgb_mask(tmp_path / "noisy.png", sample["palette"], snap=0)
     snapped, _ = read_rgb_mask(tmp_path / "noisy.png", sample["palette"], snap=40)
+    auto, _ = read_rgb_mask(tmp_path / "noisy.png", sample["palette"])  # snap chosen from it
     assert (snapped == -1).sum() < (strict == -1).sum() / 2
+    assert (auto == -1).sum() < (strict == -1).sum() / 2
+    assert (auto == sample["labels"]).mean() > 0.9
     agree = snapped == sample["labels"]
     assert agree.mean() > 0.9
     with pytest.raises(ValueError, match="snap"):
@@ -565,3 +568,302 @@ def test_palette_values_out_of_range_are_a_message(tmp_path):
         path.write_text(json.dumps(rows))
         with pytest.raises(ValueError, match="between 0 and 255"):
             load_palette(path)
+
+
+# ----------------------------------------------------------------------------
+# the one atomic, no-clobber writer
+# ----------------------------------------------------------------------------
+
+
+def _names(folder):
+    return sorted(p.name for p in Path(folder).iterdir())
+
+
+def test_atomic_write_temp_file_is_hidden_next_to_target(tmp_path):
+    seen = []
+
+    def write(tmp):
+        seen.append(tmp)
+        assert tmp.exists()  # created (empty) before write is called
+        tmp.write_text("data")
+
+    out = io.atomic_write(tmp_path / "r.csv", write)
+    assert out == tmp_path / "r.csv" and out.read_text() == "data"
+    (tmp,) = seen
+    assert tmp.parent == tmp_path and tmp.suffix == ".csv" and tmp.name.startswith(".r.tmp-")
+    assert _names(tmp_path) == ["r.csv"]
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("disk on fire"), KeyboardInterrupt()])
+def test_atomic_write_killed_mid_write_leaves_nothing(tmp_path, exc):
+    def write(tmp):
+        tmp.write_text("half a fi")
+        raise exc
+
+    with pytest.raises(type(exc)):
+        io.atomic_write(tmp_path / "r.csv", write)
+    assert _names(tmp_path) == []
+    # with overwrite, the old file stays as it was
+    (tmp_path / "r.csv").write_text("old")
+    with pytest.raises(type(exc)):
+        io.atomic_write(tmp_path / "r.csv", write, overwrite=True)
+    assert _names(tmp_path) == ["r.csv"] and (tmp_path / "r.csv").read_text() == "old"
+
+
+def test_atomic_write_never_clobbers_a_file_created_meanwhile(tmp_path):
+    target = tmp_path / "r.csv"
+
+    def write(tmp):
+        tmp.write_text("ours")
+        target.write_text("someone else's")  # appears while we write
+
+    with pytest.raises(FileExistsError) as info:
+        io.atomic_write(target, write)
+    assert str(target) in str(info.value) and "--overwrite" in str(info.value)
+    assert target.read_text() == "someone else's"
+    assert _names(tmp_path) == ["r.csv"]  # no temporary file left
+
+
+def test_atomic_write_without_hard_links_stays_no_clobber(tmp_path, monkeypatch):
+    def no_links(src, dst):
+        raise PermissionError(1, "Operation not permitted")  # e.g. FAT, some FUSE mounts
+
+    monkeypatch.setattr(io._atomic.os, "link", no_links)
+    target = tmp_path / "r.txt"
+    io.atomic_write(target, lambda tmp: tmp.write_text("a"))
+    assert target.read_text() == "a"
+
+    def write(tmp):
+        tmp.write_text("b")
+        target.write_text("theirs")
+
+    target.unlink()
+    with pytest.raises(FileExistsError, match="already exists"):
+        io.atomic_write(target, write)
+    assert target.read_text() == "theirs" and _names(tmp_path) == ["r.txt"]
+
+
+def test_atomic_write_refuses_before_writing(tmp_path):
+    calls = []
+    (tmp_path / "d.csv").mkdir()
+    with pytest.raises(IsADirectoryError, match="folder"):
+        io.atomic_write(tmp_path / "d.csv", calls.append, overwrite=True)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        io.atomic_write(tmp_path / "no" / "r.csv", calls.append)
+    (tmp_path / "r.csv").write_text("keep")
+    with pytest.raises(FileExistsError, match="overwrite"):
+        io.atomic_write(tmp_path / "r.csv", calls.append)
+    assert calls == [] and (tmp_path / "r.csv").read_text() == "keep"
+
+
+def test_atomic_write_errors_name_the_target_not_the_temp(tmp_path):
+    def write(tmp):
+        raise OSError(28, "No space left on device", str(tmp))
+
+    with pytest.raises(OSError) as info:
+        io.atomic_write(tmp_path / "r.csv", write)
+    message = str(info.value)
+    assert str(tmp_path / "r.csv") in message and "tmp-" not in message
+    assert info.value.errno == 28 and _names(tmp_path) == []
+
+    def write2(tmp):
+        raise ValueError(f"cannot encode {tmp}")
+
+    with pytest.raises(ValueError) as info:
+        io.atomic_write(tmp_path / "r.csv", write2)
+    assert "tmp-" not in str(info.value) and "r.csv" in str(info.value)
+
+
+def test_check_writable_probes_the_folder(tmp_path):
+    assert io.check_writable(tmp_path / "r.csv") == tmp_path / "r.csv"
+    assert _names(tmp_path) == []  # the probe is removed
+    if Path("/proc/self").exists():  # root can "write" /proc by os.access; the probe knows better
+        with pytest.raises(OSError, match="not writable"):
+            io.check_writable("/proc/r.csv")
+
+
+def _writers(tmp_path):
+    """Every product writer, as (target, call) pairs; the call writes without overwrite."""
+    from napari_maskclean import _writer
+    from napari_maskclean.report import Report
+
+    report = Report(rows=[], skipped=[("a", "why")])
+    lab = np.array([[0, 1], [2, 3]], np.uint8)
+    return {
+        "mask.png": lambda p: write_mask(p, lab),
+        "mask.tif": lambda p: write_mask(p, lab),
+        "mask.npy": lambda p: write_mask(p, lab),
+        "rgb.png": lambda p: write_rgb_mask(p, lab, PALETTE),
+        "palette.json": lambda p: save_palette(p, PALETTE),
+        "report.csv": lambda p: report.write_csv(p),
+        "report.json": lambda p: report.write_json(p),
+        "report2.csv": lambda p: report.write(p),
+        "plot.png": lambda p: report.plot(p),
+        "layer.tif": lambda p: _writer.write_labels(str(p), lab, {}),
+    }
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["mask.png", "mask.tif", "mask.npy", "rgb.png", "palette.json", "report.csv",
+     "report.json", "report2.csv", "plot.png", "layer.tif"],
+)
+def test_every_writer_is_atomic(tmp_path, monkeypatch, name):
+    pytest.importorskip("matplotlib")
+    call = _writers(tmp_path)[name]
+    real_commit = io._atomic._commit
+
+    def killed(tmp, target, **kw):
+        assert tmp.stat().st_size > 0  # the file was written completely first
+        raise KeyboardInterrupt  # Ctrl-C just before the move
+
+    monkeypatch.setattr(io._atomic, "_commit", killed)
+    with pytest.raises(KeyboardInterrupt):
+        call(tmp_path / name)
+    assert _names(tmp_path) == []  # no partial file, no temporary file
+    if name == "layer.tif":
+        return  # napari's writer replaces (its Save dialog has asked)
+
+    def raced(tmp, target, **kw):
+        target.write_text("created meanwhile")
+        return real_commit(tmp, target, **kw)
+
+    monkeypatch.setattr(io._atomic, "_commit", raced)
+    with pytest.raises(FileExistsError, match="already exists"):
+        call(tmp_path / name)
+    assert (tmp_path / name).read_text() == "created meanwhile"
+    assert _names(tmp_path) == [name]
+
+
+# ----------------------------------------------------------------------------
+# unreadable files: one MaskReadError naming the file
+# ----------------------------------------------------------------------------
+
+
+def _bad_files(tmp_path):
+    lab = (np.arange(64 * 64).reshape(64, 64) % 7).astype(np.uint8)
+    write_mask(tmp_path / "good.png", lab)
+    write_mask(tmp_path / "good.tif", lab)
+    write_mask(tmp_path / "good.npy", lab)
+    files = {}
+    for ext in (".png", ".tif", ".npy"):
+        data = (tmp_path / f"good{ext}").read_bytes()
+        for kind, payload in (("empty", b""), ("truncated", data[: len(data) // 2]),
+                              ("text", b"hello, I am not an image\n" * 10)):
+            path = tmp_path / f"{kind}{ext}"
+            path.write_bytes(payload)
+            files[path.name] = path
+    (tmp_path / "folder.png").mkdir()
+    files["folder.png"] = tmp_path / "folder.png"
+    return files
+
+
+@pytest.mark.parametrize("reader", [read_mask, read_image, read_rgb_mask])
+def test_unreadable_files_raise_one_clear_error(tmp_path, reader):
+    for name, path in _bad_files(tmp_path).items():
+        with pytest.raises(io.MaskReadError) as info:
+            reader(path)
+        message = str(info.value)
+        assert name in message, message
+        assert "\n" not in message and "tmp" not in message.replace(str(tmp_path), "")
+    assert issubclass(io.MaskReadError, ValueError)
+
+
+def test_permission_denied_is_a_read_error(tmp_path, monkeypatch):
+    write_mask(tmp_path / "m.png", np.eye(4, dtype=np.uint8))
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "m.png"))
+
+    monkeypatch.setattr(io._read.np, "fromfile", denied)
+    with pytest.raises(io.MaskReadError, match=r"m\.png.*permission denied"):
+        read_mask(tmp_path / "m.png")
+    monkeypatch.setattr(io._common.os, "access", lambda *a: False)
+    with pytest.raises(io.MaskReadError, match=r"m\.png.*permission denied"):
+        read_image(tmp_path / "m.png")
+
+
+def test_napari_reader_gives_the_same_clear_error(tmp_path):
+    from napari_maskclean import _reader
+
+    files = _bad_files(tmp_path)
+    for path in files.values():
+        assert _reader.get_reader(str(path)) is None  # a probe never raises
+    with pytest.raises(io.MaskReadError, match="truncated.png"):
+        _reader.read_labels_layer(str(files["truncated.png"]))
+    with pytest.raises(io.MaskReadError, match="empty.tif"):
+        _reader.read_rgb_mask_layer(str(files["empty.tif"]))
+
+
+# ----------------------------------------------------------------------------
+# palettes with duplicate colours
+# ----------------------------------------------------------------------------
+
+
+def test_palette_duplicate_colours_are_refused(tmp_path):
+    dup = [[0, 0, 0], [255, 0, 0], [0, 255, 0], [255, 0, 0]]
+    with pytest.raises(ValueError, match=r"duplicate colour \[255, 0, 0\] for labels 1 and 3"):
+        save_palette(tmp_path / "p.json", dup)
+    assert _names(tmp_path) == []
+    (tmp_path / "p.json").write_text(json.dumps(dup))
+    with pytest.raises(io.MaskReadError, match=r"p\.json.*\[255, 0, 0\].*labels 1 and 3"):
+        load_palette(tmp_path / "p.json")
+    with pytest.raises(ValueError, match="duplicate colour"):
+        write_rgb_mask(tmp_path / "m.png", np.zeros((2, 2), np.uint8), dup)
+    # RGBA rows differing only in alpha are distinct colours
+    save_palette(tmp_path / "q.json", [[0, 0, 0, 0], [0, 0, 0, 255]])
+
+
+# ---- folder stores (.zarr) through the same atomic writer ---------------------------
+def test_atomic_write_zarr_folder_store(tmp_path):
+    zarr = pytest.importorskip("zarr")
+    from napari_maskclean.io import atomic_write
+
+    target = tmp_path / "out.zarr"
+
+    def write(tmp):
+        arr = zarr.open_array(str(tmp), mode="w", shape=(4, 5), dtype="u1")
+        arr[...] = 7
+
+    atomic_write(target, write)
+    assert (zarr.open_array(str(target), mode="r")[...] == 7).all()
+    # no clobbering without overwrite, and nothing left behind
+    with pytest.raises(FileExistsError, match="out.zarr"):
+        atomic_write(target, write)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.zarr"]
+
+    def write_other(tmp):
+        arr = zarr.open_array(str(tmp), mode="w", shape=(2, 2), dtype="u1")
+        arr[...] = 3
+
+    atomic_write(target, write_other, overwrite=True)
+    assert zarr.open_array(str(target), mode="r").shape == (2, 2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.zarr"]
+
+
+def test_atomic_write_zarr_failure_leaves_nothing(tmp_path):
+    from napari_maskclean.io import atomic_write
+
+    def broken(tmp):
+        (tmp / "partial").write_text("x")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(tmp_path / "v.zarr", broken)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_write_zarr_created_meanwhile_is_not_clobbered(tmp_path):
+    from napari_maskclean.io import atomic_write
+
+    target = tmp_path / "v.zarr"
+
+    def write(tmp):
+        (tmp / "data").write_text("new")
+        target.mkdir()  # someone else creates the store while we write
+        (target / "theirs").write_text("old")
+
+    with pytest.raises(FileExistsError):
+        atomic_write(target, write)
+    assert sorted(p.name for p in target.iterdir()) == ["theirs"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.zarr"]

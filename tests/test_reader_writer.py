@@ -163,3 +163,59 @@ def test_opaque_rgba_mask_is_saved_back_as_rgba(tmp_path):
     back = read_image(out)
     assert back.shape == rgba.shape
     np.testing.assert_array_equal(back, rgba)
+
+
+def _jpeg_file(path, rgb, quality=80):
+    import cv2
+
+    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(rgb[..., ::-1]),
+                           [cv2.IMWRITE_JPEG_QUALITY, quality])
+    path.write_bytes(buf.tobytes())
+    return path
+
+
+def test_reader_opens_jpeg_and_anti_aliased_masks(tmp_path):
+    """A JPEG (quality 80) or anti-aliased colour mask is claimed and opens with its 6
+    classes, nearly every pixel in its true class."""
+    from napari_maskclean._synthetic import OKABE_ITO, antialiased_map, blob_map
+
+    truth = blob_map((256, 256), seed=2)
+    jpg = _jpeg_file(tmp_path / "mask.jpg", OKABE_ITO[truth])
+    aa_truth, aa = antialiased_map((256, 256), seed=2)
+    Image.fromarray(aa).save(tmp_path / "aa.png")
+    assert len(np.unique(aa.reshape(-1, 3), axis=0)) > 256  # not an exact mask
+    for path, lab in [(jpg, truth), (tmp_path / "aa.png", aa_truth)]:
+        reader = _reader.get_reader(str(path))
+        assert reader is _reader.read_noisy_rgb_mask_layer, path
+        [(labels, kwargs, kind)] = reader(str(path))
+        palette = kwargs["metadata"]["palette"]
+        assert kind == "labels" and len(palette) == 6, palette
+        d = np.abs(palette.astype(int)[:, None] - OKABE_ITO[None].astype(int)).max(-1)
+        assert d.min(1).max() <= 4  # each estimated colour within 4 units of a true one
+        right = (d.argmin(1)[labels] == lab).mean()  # pixels in their true class
+        assert right > 0.97, (path, right)
+
+
+@pytest.mark.parametrize("name", ["astronaut", "coffee"])
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_reader_leaves_photographs_to_napari(tmp_path, name, suffix):
+    import skimage.data
+
+    photo = getattr(skimage.data, name)()
+    path = tmp_path / f"{name}{suffix}"
+    if suffix == ".jpg":
+        _jpeg_file(path, photo)
+    else:
+        Image.fromarray(photo).save(path)
+    assert _reader.get_reader(str(path)) is None
+
+
+@pytest.mark.gui
+def test_jpeg_mask_opens_in_napari(make_napari_viewer, plugin, tmp_path):
+    from napari_maskclean._synthetic import OKABE_ITO, blob_map
+
+    jpg = _jpeg_file(tmp_path / "mask.jpeg", OKABE_ITO[blob_map((256, 192), seed=1)])
+    viewer = make_napari_viewer()
+    [layer] = viewer.open(str(jpg), plugin="napari-maskclean")
+    assert layer._type_string == "labels" and layer.name == "mask"
+    assert len(layer.metadata["palette"]) == 6 and set(np.unique(layer.data)) <= set(range(6))

@@ -180,3 +180,59 @@ def test_nothing_comparable_and_missing_path(tmp_path):
     assert (tmp_path / "r.png").exists()
     with pytest.raises(FileNotFoundError, match="does not exist"):
         compare_paths(tmp_path / "missing", b)
+
+
+def test_one_reader_and_one_suffix_list(tmp_path):
+    """report reads with io (zarr, whole-number float TIFF, bad files) and io's suffix list."""
+    zarr = pytest.importorskip("zarr")
+    from napari_maskclean import io
+    from napari_maskclean.report import MASK_SUFFIXES
+
+    assert MASK_SUFFIXES is io.MASK_EXTENSIONS
+    gt, pr = tmp_path / "gt", tmp_path / "pr"
+    gt.mkdir()
+    pr.mkdir()
+    t = np.zeros((6, 8), np.uint8)
+    t[1:4, 2:6] = 3
+    z = zarr.open(str(gt / "vol.zarr"), mode="w", shape=t.shape, dtype=t.dtype)
+    z[...] = t
+    np.save(pr / "vol.npy", t)
+    (gt / "empty.png").write_bytes(b"")
+    np.save(pr / "empty.npy", t)
+    save_png(gt / "cut.png", t)
+    (gt / "cut.png").write_bytes((gt / "cut.png").read_bytes()[:40])
+    np.save(pr / "cut.npy", t)
+    tifffile.imwrite(gt / "prob.tif", t.astype(np.float32) / 10)  # a probability map
+    np.save(pr / "prob.npy", t)
+    report = compare_paths(gt, pr)
+    assert [r["name"] for r in report.rows] == ["vol"] and report.rows[0]["f1"] == 1.0
+    reasons = dict(report.skipped)
+    assert "empty.png" in reasons["empty"] and "empty (0 bytes)" in reasons["empty"]
+    assert "cut.png" in reasons["cut"] and "truncated" in reasons["cut"]
+    assert "prob.tif" in reasons["prob"] and "non-integer" in reasons["prob"]
+    assert all("\n" not in r and str(tmp_path) not in r for r in reasons.values())
+
+
+def test_writes_are_no_clobber_and_format_follows_suffix(dataset, tmp_path):
+    gt, pr, _ = dataset
+    report = compare_paths(gt, pr)
+    out = tmp_path / "r.csv"
+    out.write_text("keep")
+    with pytest.raises(FileExistsError, match="overwrite"):
+        report.write_csv(out)
+    with pytest.raises(FileExistsError, match="overwrite"):
+        report.write_json(out)
+    assert out.read_text() == "keep"
+    report.write(out, overwrite=True)
+    assert next(csv.DictReader(out.open()))["name"] == "img1"
+    report.write(tmp_path / "r.json")
+    assert json.loads((tmp_path / "r.json").read_text())["totals"]["n_files"] == 3
+    with pytest.raises(ValueError, match=r"\.csv or \.json"):
+        report.write(tmp_path / "r.png")
+    pytest.importorskip("matplotlib")
+    with pytest.raises(ValueError, match=r"\.png or \.pdf or \.svg"):
+        report.plot(tmp_path / "r.csv2")
+    report.plot(tmp_path / "r.svg")
+    assert b"<svg" in (tmp_path / "r.svg").read_bytes()[:500]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == [
+        "r.csv", "r.json", "r.svg"]

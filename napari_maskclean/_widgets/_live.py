@@ -187,9 +187,76 @@ def write_labels(
     if local[0].size == 0:
         return 0
     indices = _full_indices(region, local) if region else local
-    with layer.block_history():
-        layer.data_setitem(indices, new[changed].astype(layer.data.dtype, copy=False))
+    old_values = current[changed]  # a copy (boolean indexing), for the rollback
+    new_values = new[changed].astype(layer.data.dtype, copy=False)
+    _fresh_slice(layer)
+    saved = _HistorySnapshot(layer)
+    try:
+        with layer.block_history():
+            layer.data_setitem(indices, new_values)
+    except Exception as err:  # noqa: BLE001 - anything inside napari: undo it all
+        _roll_back(layer, indices, old_values, saved)
+        logger.exception("writing into %r failed; rolled back", layer.name, exc_info=err)
+        raise WriteError(
+            f"could not write into {layer.name!r} ({type(err).__name__}: {err}); nothing "
+            "was changed (the layer and its undo history are as before). Please report "
+            "this with the steps that led to it."
+        ) from err
     return int(local[0].size)
+
+
+class WriteError(InputError):
+    """A write into a Labels layer failed inside napari and was rolled back."""
+
+
+def _fresh_slice(layer: Labels) -> None:
+    """Make the layer's displayed slice match the viewer's dims before ``data_setitem``.
+
+    ``Labels.data_setitem`` writes the new values into the data AND into the
+    displayed slice (``_slice.image.view``) at the indices it computes from that
+    slice's own position. napari does not slice a hidden layer: its slice is a
+    (1, 1) placeholder once the dims change (a sample's hidden ground truth), so
+    the second write raised ``IndexError`` after the data had changed. Slicing it
+    now (the public ``set_view_slice``) makes the view match; a visible layer is
+    already sliced (napari slices synchronously) unless async slicing is on.
+    """
+    if not layer.visible or not getattr(layer, "loaded", True):
+        layer.set_view_slice()
+
+
+class _HistorySnapshot:
+    """The undo/redo state of a Labels layer, to put back if a write fails.
+
+    napari private API (``_undo_history``, ``_redo_history``, ``_staged_history``,
+    napari 0.9): ``data_setitem`` clears the redo stack and stages an undo atom
+    before it can fail; there is no public way to take them back. The deques
+    are refilled in place (they carry napari's ``maxlen``).
+    """
+
+    _NAMES = ("_undo_history", "_redo_history", "_staged_history")
+
+    def __init__(self, layer: Labels) -> None:
+        self.layer = layer
+        self.items = {n: list(getattr(layer, n, ())) for n in self._NAMES}
+
+    def restore(self) -> None:
+        for name, items in self.items.items():
+            stack = getattr(self.layer, name, None)
+            if stack is None:
+                continue
+            stack.clear()
+            stack.extend(items)
+
+
+def _roll_back(layer: Labels, indices: tuple, old_values: np.ndarray,
+               saved: _HistorySnapshot) -> None:
+    """Put back the old values and the undo history after a failed write."""
+    layer.data[indices] = old_values  # straight into the array: no history, no events
+    saved.restore()
+    try:
+        layer.refresh()  # the displayed slice may hold part of the failed write
+    except Exception:  # noqa: BLE001 - the data is restored; the display catches up later
+        logger.exception("refreshing %r after a rollback failed", layer.name)
 
 
 def record_step(step: dict[str, Any], **context: Any) -> None:

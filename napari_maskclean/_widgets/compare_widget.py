@@ -13,7 +13,7 @@ stack, cropped to the overlapping region if asked):
   boxes are collected and read on the next turn of the event loop).
 
 The overlay is a Labels layer the plugin owns (``PREVIEW_PREFIX``); the user's layers
-change only through "Accept into ground truth" / "Fix the prediction", each one
+change only through "Accept into ground truth" / "Remove from prediction", each one
 :func:`~napari_maskclean._widgets._live.write_labels` call (one Ctrl-Z).
 """
 
@@ -112,6 +112,11 @@ _METHODS = tuple(m for m in THRESHOLD_METHODS if m != "manual")
 _KIND_CODE = {"FP": FP, "FN": FN, "wrong": WRONG}
 _TRUTH_WORDS = ("truth", "gt", "ground", "reference", "manual")
 _PRED_WORDS = ("pred", "annotation", "seg", "mask", "output")
+#: Default "min error size": on the coins sample 255 of the 455 error components are
+#: 1-4 px and 370 are under 10 px (edge specks where the masks differ by one pixel);
+#: 10 leaves the 85 components that are real disagreements.
+DEFAULT_MIN_ERROR_SIZE = 10
+
 _ACCEPT_TIP = (
     "Make the ground truth agree with the prediction on the current error (one undo step "
     "on the ground-truth layer). FP (predicted, not in the truth): the pixels are ADDED "
@@ -314,9 +319,11 @@ class CompareWidget(ScopeMixin, LiveWidget):
 
         # ---- error navigation -------------------------------------------------------
         self.min_size = SpinBox(
-            label="min error size", value=1, min=1, max=10**9,
+            label="min error size", value=DEFAULT_MIN_ERROR_SIZE, min=1, max=10**9,
             tooltip="Error components smaller than this many pixels are skipped by "
-                    "Next/Previous error.")
+                    "Next/Previous error (the count of hidden ones is shown). The "
+                    "default hides the 1-9 px specks along object edges where two "
+                    "masks disagree by a pixel; set 1 to visit every error.")
         self.prev_button = PushButton(text="◀ Previous error")
         self.prev_button.tooltip = "Go to the previous FP/FN component (biggest first)."
         self.next_button = PushButton(text="Next error ▶")
@@ -326,7 +333,7 @@ class CompareWidget(ScopeMixin, LiveWidget):
         self.error_label.tooltip = "The current error: kind, rank/number of errors, size."
         self.accept_button = PushButton(text="Accept into ground truth")
         self.accept_button.tooltip = _ACCEPT_TIP
-        self.fix_button = PushButton(text="Fix the prediction")
+        self.fix_button = PushButton(text="Remove from prediction")
         self.fix_button.tooltip = _FIX_TIP
         self.prev_button.clicked.connect(self.previous_error)
         self.next_button.clicked.connect(self.next_error)
@@ -643,7 +650,7 @@ class CompareWidget(ScopeMixin, LiveWidget):
         if self._errors_worker is not None:
             self._errors_worker.quit()
         truth, pred, wrong, version = state.error_inputs()
-        min_size = int(self.min_size.value)
+        min_size = 1  # all of them: the widget filters by size (and counts the hidden)
 
         def work():
             yield
@@ -814,10 +821,27 @@ class CompareWidget(ScopeMixin, LiveWidget):
         self._error_index = -1
         self._current = None
         if self._state is not None:
-            comps, _ = self._state.errors(min_size=int(self.min_size.value))
-            self.error_label.value = (f"{len(comps)} error component"
-                                      f"{'s' if len(comps) != 1 else ''}: press Next error")
+            comps, _, hidden = self.shown_errors()
+            self.error_label.value = (f"{len(comps):,} error component"
+                                      f"{'s' if len(comps) != 1 else ''}"
+                                      f"{self._hidden_note(hidden)}: press Next error")
         self._show_error_buttons()
+
+    def shown_errors(self) -> tuple[list[dict], np.ndarray, int]:
+        """The error components Next/Previous visit, their label image, how many are hidden.
+
+        All components are found once (``min_size=1``); the size filter is applied
+        here, so changing "min error size" needs no recomputation.
+        """
+        comps, lab = self._state.errors(min_size=1)
+        min_size = int(self.min_size.value)
+        shown = [c for c in comps if c["size"] >= min_size]
+        return shown, lab, len(comps) - len(shown)
+
+    def _hidden_note(self, hidden: int) -> str:
+        if not hidden:
+            return ""
+        return f" ({hidden:,} smaller than {int(self.min_size.value)} px hidden)"
 
     def next_error(self, *_args) -> dict | None:
         """Go to the next error component (biggest first); return it."""
@@ -837,10 +861,12 @@ class CompareWidget(ScopeMixin, LiveWidget):
             show_error("Compare: nothing compared yet; choose a prediction and a ground truth.")
             return None
         self.flush_edits()
-        comps, lab = state.errors(min_size=int(self.min_size.value))
+        comps, lab, hidden = self.shown_errors()
         if not comps:
             self._current = None
-            self.error_label.value = "no errors: prediction and ground truth agree"
+            self.error_label.value = ("no errors: prediction and ground truth agree"
+                                      if not hidden else
+                                      f"no errors{self._hidden_note(hidden)}")
             self._show_error_buttons()
             return None
         if self._error_index < 0 and step < 0:
@@ -878,7 +904,7 @@ class CompareWidget(ScopeMixin, LiveWidget):
                                        kind, "Accept into ground truth")
         self.fix_button.text = {"FP": "Remove from prediction",
                                 "FN": "Add to prediction",
-                                "wrong": "Fix predicted class"}.get(kind, "Fix the prediction")
+                                "wrong": "Fix predicted class"}.get(kind, "Remove from prediction")
 
     # ---- corrections -------------------------------------------------------------------
     def accept_into_truth(self, *_args) -> int:

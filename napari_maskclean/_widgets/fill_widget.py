@@ -73,6 +73,7 @@ class FillWidget(ScopeMixin, LiveWidget):
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         super().__init__(viewer, title="Fill holes")
         self._last_output: Labels | None = None  # the Labels layer an RGB commit wrote to
+        self._committed: Result | None = None  # an RGB result already written
         self._created = False
         self.target = ComboBox(
             label="mask", choices=self._target_choices,
@@ -94,10 +95,12 @@ class FillWidget(ScopeMixin, LiveWidget):
             widgets=self._rgb, layout="horizontal", labels=False, label="invalid colour",
             tooltip="The invalid colour (default black).")
         self.snap = FloatSpinBox(
-            label="snap tolerance", value=30.0, min=0.0, max=442.0, step=1.0,
+            label="snap tolerance", value=-1.0, min=-1.0, max=442.0, step=1.0,
             tooltip="Colours within this distance (0..255 RGB units) of a palette colour "
                     "count as that colour; farther ones are off-palette (invalid). Estimated "
-                    "palettes also merge colours this close.")
+                    "palettes also merge colours this close. 'auto' (the lowest value): "
+                    "chosen from the palette, for JPEG and anti-aliased masks; 0 = exact.")
+        self.snap.native.setSpecialValueText("auto")
         self.palette_source = ComboBox(
             label="palette", choices=_PALETTE, value=_PALETTE[0],
             tooltip="The colours of the classes: estimated from the mask (colours of regions, "
@@ -231,7 +234,8 @@ class FillWidget(ScopeMixin, LiveWidget):
         if mode != "off-palette":
             p["invalid_color"] = [int(w.value) for w in self._rgb]
         if mode != "colour":
-            p["snap"] = float(self.snap.value)
+            if self.snap.value >= 0:  # below 0: 'auto', the core default
+                p["snap"] = float(self.snap.value)
             palette = self.palette()
             if palette is not None:
                 p["palette"] = palette
@@ -277,6 +281,15 @@ class FillWidget(ScopeMixin, LiveWidget):
             msg += f" ({preview.n_zero} to background 0, white)"
         if _is_rgb(source):
             msg += f"; palette: {len(result.value.palette)} colours"
+            if result.value.colour_is_class and result.value.invalid == "off-palette":
+                msg += ("; the invalid colour is the largest class (background?), so only "
+                        "off-palette pixels are filled: limit 'max hole size' or choose "
+                        "'colour + off-palette' to fill it")
+            elif result.value.colour_is_class and result.value.invalid != "off-palette":
+                msg += ("; WARNING: the invalid colour is the largest class (background?) "
+                        "and its pixels will be repainted")
+        if self._committed is result:
+            msg = "committed; nothing left to change (edit the mask or the parameters)"
         self.status.value = msg
 
     def _restyle(self, *_args) -> None:
@@ -293,10 +306,13 @@ class FillWidget(ScopeMixin, LiveWidget):
         if not _is_rgb(job.source):
             return write_labels(job.source, result.value, region=job.region,
                                 preserve_labels=False)
+        if self._committed is result:
+            return 0  # the RGB source does not change: the same preview is already written
         target, lut = self._labels_for_rgb(job.source, result.value.palette)
         self._last_output = target
         written = write_labels(target, lut[result.value.labels], region=job.region,
                                preserve_labels=False)
+        self._committed = result
         # Report the pixels whose colour is cleaned (as previewed), not the labels written.
         return result.extra.n_changed if written or self._created else 0
 
@@ -354,5 +370,10 @@ class FillWidget(ScopeMixin, LiveWidget):
         if (_is_rgb(self.target.value) and layer is not None and n > 0
                 and self.last_error is None):
             new = "the new layer" if self._created else "the layer"
-            self.status.value = f"committed to {new} {layer.name!r} (Ctrl-Z on it undoes)"
+            preview = self.preview_layer()
+            if preview is not None:  # the RGB source does not change: clear what is done
+                preview.data[...] = 0
+                preview.refresh()
+            self.status.value = (f"committed to {new} {layer.name!r} (Ctrl-Z on it undoes); "
+                                 "nothing left to change")
         return n

@@ -19,10 +19,21 @@ import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["labels_to_rgb", "palette_from_rgb", "rgb_to_labels"]
+__all__ = ["auto_snap", "labels_to_rgb", "palette_from_rgb", "rgb_to_labels"]
 
 #: Label given to pixels whose colour is not in the palette (and not snapped).
 INVALID_LABEL = -1
+
+#: Automatic snapping (``snap=None``): a pixel takes the label of its nearest
+#: palette colour when it is within this fraction of the smallest distance
+#: between two palette colours, ...
+AUTO_SNAP_FRACTION = 0.75
+#: ... and clearly nearer to it than to any other: distance to the nearest
+#: colour <= this ratio times the distance to the second nearest. Colours in
+#: between (edge blends, strong JPEG ringing) stay off-palette, so that
+#: :func:`~napari_maskclean.core.holes.fill_nearest` gives them the class of the
+#: nearest confident pixel instead of a third class their blend happens to near.
+AUTO_SNAP_RATIO = 0.75
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -72,11 +83,13 @@ def _lookup(codes, keys, values, missing):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _snap_pixels(codes, labels, palette, limit2, missing):  # pragma: no cover
+def _snap_pixels(codes, labels, palette, limit2, ratio2, missing):  # pragma: no cover
     """Give pixels labelled ``missing`` the label of the nearest palette colour.
 
-    Only colours within squared distance ``limit2`` (an integer) are snapped;
-    ties go to the lower label. Each distinct colour is resolved once and
+    Only colours within squared distance ``limit2`` (an integer) and with
+    ``d1 <= ratio2 * d2`` (squared distances to the nearest and the second
+    nearest colour; ``ratio2 >= 1`` disables the test) are snapped; ties go to
+    the lower label. Each distinct colour is resolved once and
     memoised in an open-addressing hash table, so the cost is one table probe
     per pixel plus one palette scan per distinct off-palette colour.
     """
@@ -100,15 +113,21 @@ def _snap_pixels(codes, labels, palette, limit2, missing):  # pragma: no cover
         for k in range(n_ch):
             chan[k] = (np.int64(c) >> (8 * (n_ch - 1 - k))) & 255
         best = missing
-        best_d = limit2 + 1
+        best_d = np.int64(1) << 62
+        second_d = np.int64(1) << 62
         for m in range(n_pal):
-            d = 0
+            d = np.int64(0)
             for k in range(n_ch):
                 diff = chan[k] - np.int64(palette[m, k])
                 d += diff * diff
             if d < best_d:
+                second_d = best_d
                 best_d = d
                 best = m
+            elif d < second_d:
+                second_d = d
+        if best_d > limit2 or (ratio2 < 1.0 and n_pal > 1 and best_d > ratio2 * second_d):
+            best = missing
         keys[h] = c
         vals[h] = best
         used[h] = True
@@ -193,6 +212,51 @@ def _check_max_colors(max_colors: int) -> None:
         raise ValueError(f"max_colors must be >= 1, got {max_colors}")
 
 
+def _duplicate_rows(pal: NDArray[np.uint8]) -> None:
+    """Refuse a palette in which two rows have the same colour."""
+    codes = _codes(pal)
+    order = np.argsort(codes, kind="stable")
+    same = np.flatnonzero(codes[order][1:] == codes[order][:-1])
+    if same.size:
+        i, j = sorted((int(order[same[0]]), int(order[same[0] + 1])))
+        raise ValueError(
+            f"palette has duplicate colours: rows {i} and {j} are both {pal[i].tolist()}, so "
+            "a pixel of that colour has no single label; make every palette colour distinct "
+            "(merge the two classes or change one colour)"
+        )
+
+
+def auto_snap(palette: ArrayLike) -> float:
+    """The snap distance chosen when none is given: a fraction of the palette's spacing.
+
+    Parameters
+    ----------
+    palette : array_like, shape (n, 3) or (n, 4)
+        Distinct colours, row ``k`` = colour of label ``k``.
+
+    Returns
+    -------
+    float
+        ``AUTO_SNAP_FRACTION`` (0.75) times the smallest Euclidean distance
+        between two palette colours; 0 (exact colours only) for a palette of
+        one colour, which gives no scale.
+
+    Examples
+    --------
+    >>> from napari_maskclean.core.colors import auto_snap
+    >>> auto_snap([[0, 0, 0], [255, 0, 0], [0, 0, 40]])
+    30.0
+    """
+    pal = _check_palette(palette)
+    _duplicate_rows(pal)
+    if pal.shape[0] < 2:
+        return 0.0
+    p = pal.astype(np.float64)
+    d2 = ((p[:, None, :] - p[None, :, :]) ** 2).sum(axis=-1)
+    d2[np.diag_indices_from(d2)] = np.inf
+    return float(AUTO_SNAP_FRACTION * math.sqrt(d2.min()))
+
+
 def rgb_to_labels(
     rgb: ArrayLike,
     palette: ArrayLike | None = None,
@@ -217,7 +281,13 @@ def rgb_to_labels(
         Only with a ``palette``: pixels whose colour is within this Euclidean
         distance (in 0..255 channel units, alpha included for RGBA) of a
         palette colour get the label of the nearest one (ties: the lower
-        label). Other off-palette pixels get label -1.
+        label). Other off-palette pixels get label -1. 0 keeps exact colours
+        only. None (default) chooses automatically, so that JPEG-compressed
+        and anti-aliased masks work as they are: a pixel takes its nearest
+        palette colour when it is within :func:`auto_snap` (3/4 of the
+        smallest distance between two palette colours) and at most 3/4 as
+        far from it as from the second nearest; colours in between (edge
+        blends) stay -1, to be filled from their neighbours.
     max_colors : int, optional
         When ``palette`` is None, refuse images with more distinct colours
         than this (default 256): they are not colour-coded masks (e.g.
@@ -255,7 +325,9 @@ def rgb_to_labels(
     >>> noisy = rgb.copy(); noisy[0, 0] = [250, 3, 0]
     >>> rgb_to_labels(noisy, palette, snap=10)[0].tolist()
     [[2, 0], [1, 2]]
-    >>> rgb_to_labels(noisy, palette)[0].tolist()
+    >>> rgb_to_labels(noisy, palette)[0].tolist()  # automatic snap
+    [[2, 0], [1, 2]]
+    >>> rgb_to_labels(noisy, palette, snap=0)[0].tolist()  # exact colours only
     [[-1, 0], [1, 2]]
     """
     img = _check_rgb(rgb)
@@ -263,10 +335,13 @@ def rgb_to_labels(
     _check_max_colors(max_colors)
     if snap is not None:
         if isinstance(snap, bool) or not isinstance(snap, numbers.Real):
-            raise TypeError(f"snap must be a colour distance (number) or None, got {snap!r}")
+            raise TypeError(
+                f"snap must be a colour distance (number), or None to choose it from the "
+                f"palette, got {snap!r}"
+            )
         if not (snap >= 0 and math.isfinite(snap)):
             raise ValueError(f"snap must be a finite colour distance >= 0, got {snap!r}")
-        if palette is None:
+        if palette is None and snap > 0:
             raise ValueError(
                 "snap needs a palette to snap to; pass palette=..., e.g. "
                 "palette_from_rgb(rgb, min_count=...)"
@@ -278,27 +353,25 @@ def rgb_to_labels(
             raise ValueError(
                 f"the image has {uniq.size} distinct colours, more than max_colors="
                 f"{max_colors}, so it does not look like a colour-coded mask (anti-aliasing "
-                "or JPEG noise?); pass a palette (palette=...) or estimate one with "
-                "palette_from_rgb(rgb, min_count=...) and use snap=..., or raise max_colors"
+                "or JPEG noise?); pass its class colours (palette=...) or estimate them with "
+                "napari_maskclean.core.fill.estimate_palette(rgb), or raise max_colors"
             )
         pal = _unpack(uniq, n_ch)
         labels = _lookup(codes, uniq, np.arange(uniq.size, dtype=np.int32), INVALID_LABEL)
         return labels.reshape(img.shape[:-1]), pal
     pal = _check_palette(palette, n_ch).copy()  # a new array, never the caller's
+    _duplicate_rows(pal)
     pal_codes = _codes(pal)
     order = np.argsort(pal_codes, kind="stable")
     keys = pal_codes[order]
-    dup = keys[1:] == keys[:-1]
-    if dup.any():
-        colour = _unpack(keys[1:][dup][:1], n_ch)[0].tolist()
-        raise ValueError(
-            f"palette has duplicate colours (e.g. {colour}), so a pixel of that colour has no "
-            "single label; make the palette colours distinct"
-        )
     labels = _lookup(codes, keys, order.astype(np.int32), INVALID_LABEL)
-    if snap is not None:
+    ratio2 = 1.0
+    if snap is None:
+        snap = auto_snap(pal)
+        ratio2 = AUTO_SNAP_RATIO**2
+    if snap > 0 and (labels == INVALID_LABEL).any():
         # integer squared distances: d <= snap**2  <=>  d <= floor(snap**2)
-        _snap_pixels(codes, labels, pal, int(math.floor(snap * snap)), INVALID_LABEL)
+        _snap_pixels(codes, labels, pal, int(math.floor(snap * snap)), ratio2, INVALID_LABEL)
     return labels.reshape(img.shape[:-1]), pal
 
 

@@ -121,6 +121,34 @@ def _check_positive(positive: Any, name: str = "positive") -> None:
         raise TypeError(f"{name} must be None or a finite label value such as 1, got {positive!r}")
 
 
+def _check_positive_can_match(positive: Any, a: np.ndarray, what: str) -> None:
+    """Refuse a ``positive`` that no pixel of ``a`` can equal (a silent tp = 0)."""
+    if positive is None:
+        return
+    v = positive.item() if isinstance(positive, np.generic) else positive
+    if a.dtype == bool:
+        if v not in (0, 1):
+            raise ValueError(
+                f"positive={v!r} never equals a pixel of the boolean {what} mask "
+                "(False/True); use positive=1 (or None) for the True pixels"
+            )
+        return
+    if a.dtype.kind not in "iu":
+        return
+    if not float(v).is_integer():
+        raise ValueError(
+            f"positive={v!r} is not a whole number, so it never equals a label of the "
+            f"integer {what} mask ({a.dtype}); pass the integer label, e.g. "
+            f"positive={math.floor(v)} or positive={math.ceil(v)}"
+        )
+    info = np.iinfo(a.dtype)
+    if not info.min <= v <= info.max:
+        raise ValueError(
+            f"positive={v!r} is outside the values a {a.dtype} {what} mask can hold "
+            f"({info.min}..{info.max}), so no pixel can equal it; check the label value"
+        )
+
+
 def _nan_error(what: str) -> ValueError:
     return ValueError(
         f"{what} contains NaN; masks must be finite. Replace NaN first, e.g. "
@@ -322,7 +350,10 @@ def binary_metrics(
     Raises
     ------
     ValueError
-        If the shapes differ or a float mask contains NaN.
+        If the shapes differ, the masks have no pixels (size 0), a float mask
+        contains NaN, or ``positive`` can never equal a pixel (a fractional
+        value or one out of the dtype's range for integer masks, anything
+        but 0/1 for boolean masks).
     TypeError
         If a mask is not boolean, integer or float.
 
@@ -344,6 +375,13 @@ def binary_metrics(
     """
     _check_positive(positive)
     t, p = _check_pair(truth, pred)
+    if t.size == 0:
+        raise ValueError(
+            f"truth and pred have no pixels (shape {t.shape}), so there is nothing to "
+            "compare; pass the masks themselves, not an empty crop or selection"
+        )
+    _check_positive_can_match(positive, t, "truth")
+    _check_positive_can_match(positive, p, "pred")
     return metrics_from_counts(*_binary_counts(t, p, positive))
 
 

@@ -47,12 +47,13 @@ __all__ = [
     "estimate_palette",
     "fill_labels",
     "fill_rgb_mask",
+    "looks_like_color_mask",
     "palette_color_dict",
 ]
 
 #: What counts as invalid in a colour mask (the order is used by the widget).
-RGB_INVALID_MODES = ("colour + off-palette", "colour", "off-palette")
-RGBInvalidMode = Literal["colour + off-palette", "colour", "off-palette"]
+RGB_INVALID_MODES = ("auto", "colour + off-palette", "colour", "off-palette")
+RGBInvalidMode = Literal["auto", "colour + off-palette", "colour", "off-palette"]
 
 #: Most colours a colour-coded mask may have when its palette is taken as is.
 MAX_PALETTE_COLORS = 256
@@ -73,11 +74,20 @@ class RGBFill(NamedTuple):
     changed : ndarray of bool
         True where the cleaned colour (``palette[labels]``) differs from the
         input colour.
+    invalid : str
+        The mode applied: ``invalid`` as given, or what ``"auto"`` chose.
+    colour_is_class : bool
+        True when the invalid colour covers more pixels than any other colour
+        (after snapping): it is then a class (the background?), not holes, and
+        filling all of it would repaint the mask. ``"auto"`` then fills only
+        off-palette pixels unless ``max_hole_size`` limits the holes.
     """
 
     labels: NDArray[np.int32]
     palette: NDArray[np.uint8]
     changed: NDArray[np.bool_]
+    invalid: str = "colour + off-palette"
+    colour_is_class: bool = False
 
 
 class ChangePreview(NamedTuple):
@@ -314,57 +324,69 @@ def _check_snap(snap: float) -> float:
     return float(snap)
 
 
+#: Default ``merge`` of :func:`estimate_palette`: colours closer than this
+#: (Euclidean, 0..255 units) are one class. JPEG (quality 80) moves the colour
+#: of a flat region by a few units, and ringing near edges by up to ~30;
+#: distinct class colours of real palettes are much farther apart.
+AUTO_MERGE = 24.0
+
+
 def estimate_palette(
     rgb: ArrayLike,
     *,
     min_count: int | None = None,
     max_colors: int = MAX_PALETTE_COLORS,
-    merge: float = 0,
+    merge: float | None = None,
     drop_blends: bool = True,
 ) -> NDArray[np.uint8]:
-    """Estimate the palette of a noisy colour mask: its class colours, without noise or blends.
+    """Estimate the class colours of a noisy colour mask (JPEG, anti-aliasing).
 
-    Colours covering at least ``min_count`` pixels are candidates, and two
-    kinds of them are dropped:
-
-    * noisy copies: a colour within ``merge`` (Euclidean, 0..255 units) of a
-      colour already taken (JPEG noise) will snap to it instead;
-    * edge blends (``drop_blends``): anti-aliasing paints the edge between
-      two classes in mixtures of their colours. A frequency rule cannot tell
-      them from classes (on a 320x240 mask one blend can cover hundreds of
-      pixels), but blends are one or two pixels wide, so they have almost no
-      *interior* pixels (pixels whose face neighbours along every axis have
-      the same colour), and they lie on the segment between two class
-      colours. A colour with fewer than ``min_count`` interior pixels within
-      ``max(merge, 2)`` of the segment between two colours already taken is
-      dropped.
-
-    Candidates are taken in order of interior pixel count, then pixel count,
-    so that the colours of regions come before those of edges.
+    1. *Interior* pixels are those whose face neighbours (along every axis)
+       differ from them by at most ``merge / 6`` (4 units by default) in
+       every channel: the flat inside of regions, even with JPEG noise, but
+       neither the blends along edges nor the JPEG ringing next to them.
+    2. The distinct colours of interior pixels are clustered greedily, most
+       frequent first: each cluster takes the colours within ``merge`` of its
+       seed. Clusters with fewer than ``min_count`` interior pixels are noise.
+    3. A cluster's colour is its centre (the per-channel median of its
+       interior pixels, which is not biased where a channel saturates at 0 or
+       255), rounded.
+    4. Edge blends (``drop_blends``): a cluster lying within ``merge`` of the
+       segment between two clusters each more than 20 times its size is
+       dropped (anti-aliased or blurred edges between those two).
 
     Parameters
     ----------
     rgb : array_like of uint8, shape (..., 3) or (..., 4)
         Channel-last colour mask.
     min_count : int, optional
-        Ignore colours covering fewer pixels. Default: 0.01 % of the pixels
-        (at least 1).
+        A class must have at least this many interior pixels. Default: 0.01 %
+        of the pixels (at least 1).
     max_colors : int, optional
-        Keep at most this many colours (the first taken), default 256.
+        Keep at most this many colours (the largest classes), default 256;
+        e.g. the number of classes, when known.
     merge : float, optional
-        Drop colours this close to one already taken (default 0: keep all).
-        Use the snap tolerance of :func:`fill_rgb_mask`.
+        Colours closer than this are one class. 0 keeps every distinct colour
+        with at least ``min_count`` pixels (an exact mask). None (default):
+        0 for a mask of at most 256 distinct colours (exact colours, whose
+        classes may be close), else ``AUTO_MERGE`` (24 units).
     drop_blends : bool, optional
-        Drop edge blends as described above (default True). A class drawn
-        only as specks or thin lines whose colour happens to lie between two
-        others (grey between black and white) is dropped too: pass False, or
-        give the palette explicitly.
+        Drop edge blends as described above (default True). A real class
+        whose colour lies between two much larger ones (grey between black
+        and white) and that is drawn only as specks or thin lines may be
+        dropped too: pass False, or give the palette explicitly.
 
     Returns
     -------
     ndarray of uint8, shape (n, 3) or (n, 4)
         The palette, sorted lexicographically (black first), as
         :func:`~napari_maskclean.core.colors.rgb_to_labels` expects.
+
+    Raises
+    ------
+    ValueError
+        If the mask has no pixels, or no colour has ``min_count`` interior
+        pixels (the message says how many the largest one has).
 
     Examples
     --------
@@ -374,29 +396,125 @@ def estimate_palette(
     >>> rgb[:, 5:] = [255, 0, 0]
     >>> rgb[:, 5] = [128, 0, 0]  # an anti-aliased edge, 10 pixels
     >>> rgb[4:7, 7:10] = [250, 3, 0]  # JPEG-like noise, 9 pixels
-    >>> estimate_palette(rgb).tolist()
-    [[0, 0, 0], [250, 3, 0], [255, 0, 0]]
-    >>> estimate_palette(rgb, merge=10).tolist()
+    >>> estimate_palette(rgb, merge=24).tolist()
     [[0, 0, 0], [255, 0, 0]]
-    >>> estimate_palette(rgb, merge=10, drop_blends=False).tolist()
-    [[0, 0, 0], [128, 0, 0], [255, 0, 0]]
+    >>> estimate_palette(rgb).tolist()  # 4 colours: taken as exact, blend dropped
+    [[0, 0, 0], [250, 3, 0], [255, 0, 0]]
+    >>> estimate_palette(rgb, drop_blends=False).tolist()
+    [[0, 0, 0], [128, 0, 0], [250, 3, 0], [255, 0, 0]]
     """
-    merge = _check_snap(merge)
     if isinstance(max_colors, bool) or not isinstance(max_colors, numbers.Integral):
         raise TypeError(f"max_colors must be an integer, got {max_colors!r}")
     if max_colors < 1:
         raise ValueError(f"max_colors must be >= 1, got {max_colors}")
     img = _check_rgb_mask(rgb)
     n_px = int(np.prod(img.shape[:-1]))
+    if n_px == 0:
+        raise ValueError(
+            f"the mask has no pixels (shape {img.shape}), so it has no colours to estimate a "
+            "palette from; pass a non-empty mask"
+        )
     if min_count is None:
         min_count = max(1, math.ceil(1e-4 * n_px))
     min_count = _check_nonneg_int(min_count, "min_count", "pixels a colour must cover")
+    if merge is None:
+        # A mask of few exact colours is taken as it is (two classes may be close
+        # colours); only noisy masks (JPEG, anti-aliasing: thousands of colours)
+        # are clustered.
+        n_colours = np.unique(_codes(img)).size
+        merge = 0.0 if n_colours <= MAX_PALETTE_COLORS else AUTO_MERGE
+    else:
+        merge = _check_snap(merge)
+    if merge == 0:
+        return _exact_colours(img, min_count, max_colors, drop_blends)
+    inside = _smooth_interior(img, merge / 6)
+    colours, weights = np.unique(_codes(img)[inside.ravel()], return_counts=True)
+    colours = _unpack(colours, img.shape[-1]).astype(np.float64)
+    centres, sizes = _cluster(colours, weights, merge, min_count)
+    if not sizes:
+        raise ValueError(
+            f"no colour has {min_count} interior pixels (pixels whose neighbours have "
+            f"nearly the same colour); the largest has {int(weights.max(initial=0))}: "
+            "the mask has no uniform regions (is it a colour mask?); pass a smaller "
+            "min_count, or give the palette"
+        )
+    order = np.argsort(-np.asarray(sizes), kind="stable")
+    centres, sizes = np.asarray(centres)[order], np.asarray(sizes)[order]
+    kept: list[int] = []
+    for k in range(len(sizes)):
+        if kept and _distance(centres[k], centres[kept]).min() <= merge:
+            continue  # the medians of two clusters can end up this close
+        if drop_blends:
+            big = [j for j in kept if sizes[j] > 20 * sizes[k]]
+            if _near_a_segment(centres[k], centres[big], merge):
+                continue
+        kept.append(k)
+        if len(kept) == max_colors:
+            break
+    palette = centres[kept].astype(np.uint8)
+    return palette[np.lexsort(palette.T[::-1])]  # lexicographic: black first
+
+
+def looks_like_color_mask(
+    rgb: ArrayLike, *, max_classes: int = 64, min_coverage: float = 0.9
+) -> bool:
+    """Tell a colour-coded mask (possibly JPEG or anti-aliased) from a photograph.
+
+    A mask has a few dominant colours that cover most of its pixels: the
+    palette from :func:`estimate_palette` has at most ``max_classes`` colours
+    and at least ``min_coverage`` of the pixels snap to one of them (automatic
+    snap of :func:`~napari_maskclean.core.colors.rgb_to_labels`). Large images
+    are judged on a subsample of about 512 x 512 pixels.
+
+    Parameters
+    ----------
+    rgb : array_like of uint8, shape (H, W, 3) or (H, W, 4)
+        A 2D colour image.
+    max_classes : int, optional
+        Most class colours a mask may have (default 64).
+    min_coverage : float, optional
+        Least fraction of pixels that must snap to a class colour (default 0.9).
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from napari_maskclean.core.fill import looks_like_color_mask
+    >>> mask = np.zeros((64, 64, 3), np.uint8); mask[:, 32:] = [255, 0, 0]
+    >>> looks_like_color_mask(mask)
+    True
+    >>> noise = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    >>> looks_like_color_mask(noise)
+    False
+    """
+    img = _check_rgb_mask(rgb)
+    if img.ndim != 3 or img.size == 0:
+        return False
+    step = max(1, int(math.ceil(max(img.shape[:2]) / 512)))
+    img = img[::step, ::step]  # strided: still a mask (blocky), still a photo
+    try:
+        pal = estimate_palette(img, max_colors=max_classes + 1)
+    except ValueError:  # no uniform region at all
+        return False
+    if len(pal) > max_classes:
+        return False
+    labels, _ = rgb_to_labels(img, pal)
+    return bool((labels != INVALID_LABEL).mean() >= min_coverage)
+
+
+def _exact_colours(
+    img: NDArray[np.uint8], min_count: int, max_colors: int, drop_blends: bool
+) -> NDArray[np.uint8]:
+    """``merge=0``: the distinct colours with ``min_count`` pixels, without edge blends."""
     codes = _codes(img).reshape(img.shape[:-1])
     values, counts = np.unique(codes, return_counts=True)
     if not (counts >= min_count).any():
         raise ValueError(
             f"no colour covers min_count={min_count} pixels (the most frequent covers "
-            f"{int(counts.max(initial=0))}); lower min_count"
+            f"{int(counts.max(initial=0))}); pass a smaller min_count"
         )
     inner_values, inner_counts = np.unique(codes[_interior(codes)], return_counts=True)
     interior = np.zeros_like(counts)
@@ -405,19 +523,69 @@ def estimate_palette(
     order = order[counts[order] >= min_count]
     colours = _unpack(values[order], img.shape[-1]).astype(np.float64)
     is_region = interior[order] >= min_count
-    blend_tol = max(merge, 2.0)
     kept: list[int] = []
     for k in range(colours.shape[0]):
-        if kept and merge > 0 and _distance(colours[k], colours[kept]).min() <= merge:
-            continue
-        if drop_blends and not is_region[k] and _near_a_segment(colours[k], colours[kept],
-                                                                  blend_tol):
+        if drop_blends and not is_region[k] and _near_a_segment(colours[k], colours[kept], 2.0):
             continue
         kept.append(k)
         if len(kept) == max_colors:
             break
     palette = colours[kept].astype(np.uint8)
-    return palette[np.lexsort(palette.T[::-1])]  # lexicographic: black first
+    return palette[np.lexsort(palette.T[::-1])]
+
+
+def _smooth_interior(img: NDArray[np.uint8], tol: float) -> NDArray[np.bool_]:
+    """True where every face neighbour differs by at most ``tol`` in every channel."""
+    spatial = img.ndim - 1
+    inside = np.ones(img.shape[:-1], dtype=bool)
+    for axis in range(spatial):
+        n = img.shape[axis]
+        lo = [slice(None)] * spatial
+        hi = [slice(None)] * spatial
+        lo[axis], hi[axis] = slice(0, n - 1), slice(1, n)
+        step = np.abs(img[tuple(lo)].astype(np.int16) - img[tuple(hi)]).max(axis=-1)
+        near = step <= tol
+        inside[tuple(lo)] &= near
+        inside[tuple(hi)] &= near
+    return inside
+
+
+def _cluster(
+    colours: NDArray[np.float64], weights: NDArray, radius: float, min_count: int
+) -> tuple[list[NDArray], list[int]]:
+    """Greedy clustering, heaviest colour first; centres (weighted medians) of big clusters.
+
+    Each round takes the heaviest colour not yet assigned as a seed and assigns
+    every unassigned colour within ``radius`` of it, so the cost is one
+    distance pass per cluster. Clusters lighter than ``min_count`` are noise.
+    """
+    order = np.argsort(-weights, kind="stable")
+    colours, weights = colours[order], weights[order]
+    free = np.arange(len(weights))
+    centres: list[NDArray] = []
+    sizes: list[int] = []
+    r2 = radius * radius
+    while free.size and weights[free].sum() >= min_count and len(centres) < 4096:
+        seed = colours[free[0]]
+        near = ((colours[free] - seed) ** 2).sum(axis=1) <= r2
+        members = free[near]
+        free = free[~near]
+        size = int(weights[members].sum())
+        if size >= min_count:
+            centres.append(_weighted_median(colours[members], weights[members]))
+            sizes.append(size)
+    return centres, sizes
+
+
+def _weighted_median(values: NDArray[np.float64], weights: NDArray) -> NDArray[np.float64]:
+    """Per-channel weighted median (the lower one on a tie), as whole numbers."""
+    out = np.empty(values.shape[1])
+    half = weights.sum() / 2
+    for c in range(values.shape[1]):
+        order = np.argsort(values[:, c], kind="stable")
+        cum = np.cumsum(weights[order])
+        out[c] = values[order[np.searchsorted(cum, half)], c]
+    return out
 
 
 def _distance(colour: NDArray, others: NDArray) -> NDArray:
@@ -468,10 +636,10 @@ def _exact_palette(img: NDArray[np.uint8]) -> NDArray[np.uint8]:
 def fill_rgb_mask(
     rgb: ArrayLike,
     *,
-    invalid: RGBInvalidMode = "colour + off-palette",
+    invalid: RGBInvalidMode = "auto",
     invalid_color: Sequence[int] = (0, 0, 0),
     palette: ArrayLike | None = None,
-    snap: float = 0,
+    snap: float | None = None,
     palette_min_count: int | None = None,
     palette_max_colors: int = MAX_PALETTE_COLORS,
     max_hole_size: int | None = None,
@@ -486,10 +654,10 @@ def fill_rgb_mask(
 
     1. The palette: with ``invalid="colour"``, exactly the colours of the mask
        (refused above 256 colours). Otherwise ``palette`` if given, else
-       :func:`estimate_palette` with ``merge=snap``.
+       :func:`estimate_palette` (with ``merge=snap`` when ``snap`` > 0).
     2. Colours become labels (label ``k`` = ``palette[k]``). With an
-       off-palette mode, colours within ``snap`` of a palette colour take its
-       label and the others are *off-palette*.
+       off-palette mode, colours snapped to a palette colour take its label
+       (see ``snap``) and the others are *off-palette*.
     3. In one pass, every pixel to repair takes the colour of a nearest
        pixel that is not repaired (exactly nearest, in ``spacing`` units):
        all off-palette pixels (noise, never "holes": ``max_hole_size`` does
@@ -506,9 +674,14 @@ def fill_rgb_mask(
     rgb : array_like of uint8, shape (..., 3) or (..., 4)
         Channel-last colour mask with 1 to 3 spatial axes (any with
         ``per_slice``).
-    invalid : {"colour + off-palette", "colour", "off-palette"}, optional
+    invalid : {"auto", "colour + off-palette", "colour", "off-palette"}, optional
         Which pixels are invalid: those of ``invalid_color``, those whose
-        colour is not in the palette, or both (default).
+        colour is not in the palette, or both. ``"auto"`` (default): both,
+        unless the invalid colour is a class (it covers more pixels than any
+        other colour, e.g. a black background) and ``max_hole_size`` is None:
+        then only off-palette pixels, since filling every pixel of the
+        largest class would repaint the whole mask. The mode applied is
+        returned in ``RGBFill.invalid``.
     invalid_color : sequence of int, optional
         The invalid colour, default black. An RGB colour in an RGBA mask means
         that colour, opaque.
@@ -518,7 +691,10 @@ def fill_rgb_mask(
         off-palette modes; None estimates it.
     snap : float, optional
         Off-palette modes: colours within this Euclidean distance (0..255
-        units) of a palette colour count as that colour. Default 0 (exact).
+        units) of a palette colour count as that colour; 0 = exact colours
+        only. None (default) chooses from the palette, as
+        :func:`~napari_maskclean.core.colors.rgb_to_labels` does: JPEG noise
+        is snapped, edge blends are filled from their neighbours.
     palette_min_count : int, optional
         Estimating the palette: ignore colours covering fewer pixels (default
         0.01 % of the pixels).
@@ -564,7 +740,8 @@ def fill_rgb_mask(
         raise ValueError(f"invalid must be one of {RGB_INVALID_MODES}, got {invalid!r}")
     n_ch = img.shape[-1]
     colour = _check_colour(invalid_color, n_ch)
-    snap = _check_snap(snap)
+    if snap is not None:
+        snap = _check_snap(snap)
     min_island_size = _check_nonneg_int(min_island_size, "min_island_size", "0 = off")
     spatial = img.shape[:-1]
     plane_spacing = _plane_spacing(spacing, len(spatial), per_slice)
@@ -577,13 +754,22 @@ def fill_rgb_mask(
     else:
         if palette is None:
             pal = estimate_palette(
-                img, min_count=palette_min_count, max_colors=palette_max_colors, merge=snap
+                img, min_count=palette_min_count, max_colors=palette_max_colors,
+                merge=snap if snap else None,
             )
         else:
             pal = np.asarray(palette)
-        labels, pal = rgb_to_labels(img, pal, snap=snap if snap > 0 else None)
+        labels, pal = rgb_to_labels(img, pal, snap=snap)
     match = np.flatnonzero((pal == colour).all(axis=1))
     colour_label = int(match[0]) if match.size else None
+    colour_is_class = False
+    if colour_label is not None:
+        counts = np.bincount(labels[labels >= 0].ravel(), minlength=pal.shape[0])
+        others = np.delete(counts, colour_label)
+        colour_is_class = bool(counts[colour_label] > others.max(initial=0))
+    if invalid == "auto":
+        invalid = ("off-palette" if colour_is_class and max_hole_size is None
+                   else "colour + off-palette")
     if colour_label is None and (labels == INVALID_LABEL).any():
         # leftover off-palette pixels need a label: the invalid colour
         pal = np.vstack([pal, colour[None]])
@@ -635,7 +821,7 @@ def fill_rgb_mask(
         out[out == INVALID_LABEL] = colour_label if colour_label is not None else 0
     out = out.astype(np.int32, copy=False)
     changed = (labels_to_rgb(out, pal) != img).any(axis=-1)
-    return RGBFill(out, pal, changed)
+    return RGBFill(out, pal, changed, invalid, colour_is_class)
 
 
 # ----------------------------------------------------------------------------

@@ -33,6 +33,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import ndimage as ndi
 
+from ._channels import refuse_colour
 from ._parallel import run_in_threads, usable_cpus
 
 __all__ = ["RegionGrower", "flood_mask", "region_grow"]
@@ -40,6 +41,8 @@ __all__ = ["RegionGrower", "flood_mask", "region_grow"]
 _INT32_MAX = int(np.iinfo(np.int32).max)
 #: Below this many pixels, growing seeds on several threads costs more than it saves.
 _PARALLEL_MIN_PIXELS = 256 * 256
+#: smooth_sigma up to this is accepted on any image (cheap on small images).
+_MIN_SIGMA_LIMIT = 16.0
 _STACK_START = 4096  # initial span-stack size of the scan-line kernel (it grows as needed)
 
 
@@ -309,6 +312,15 @@ def _prepare(
 ) -> _Work:
     tol = _check_tolerance(tolerance)
     sigma = _check_tolerance(smooth_sigma, "smooth_sigma")
+    if channel_axis is None:
+        raw = np.asarray(image)
+        if raw.dtype == np.uint8:
+            refuse_colour(
+                raw,
+                func="region growing",
+                fix="pass channel_axis=-1 to grow by colour distance, or convert with "
+                "to_grey(image) to grow on brightness",
+            )
     arr = _as_image(image)
     if channel_axis is not None:
         if isinstance(channel_axis, bool) or not isinstance(channel_axis, (int, np.integer)):
@@ -334,6 +346,15 @@ def _prepare(
         raise ValueError(
             f"connectivity must be between 1 (face neighbours) and {ndim} (all neighbours) "
             f"for a {ndim}D image, got {connectivity}"
+        )
+    sigma_limit = max(_MIN_SIGMA_LIMIT, max(spatial_shape) / 4)
+    if sigma > sigma_limit:
+        # The Gaussian spans 4 sigma each side: larger only costs time (O(sigma)
+        # per pixel) on an already flat image.
+        raise ValueError(
+            f"smooth_sigma={sigma} is larger than this image allows: at most "
+            f"{sigma_limit:g} (a quarter of its longest axis {max(spatial_shape)}, "
+            "where the Gaussian already spans the whole image); use a smaller smooth_sigma"
         )
     if relative:
         tol = tol * _value_range(arr)
@@ -685,8 +706,10 @@ def flood_mask(
     ----------
     image : ndarray
         The image to grow on, any number of dimensions, integer, float or bool
-        dtype. A colour (multichannel) image needs ``channel_axis``: an
-        ``(M, N, 3)`` array without it is treated as a 3D grey volume.
+        dtype. A colour (multichannel) image needs ``channel_axis`` (growth
+        then uses the Euclidean colour distance); without it a uint8
+        ``(M, N, 3)`` or ``(M, N, 4)`` array (M, N >= 8) is refused as
+        ambiguous, any other array is grey (e.g. a 3D volume).
     seeds : list of list of int
         Seed positions in data (pixel index) coordinates, one index per spatial
         axis, e.g. ``[[10, 20], [30, 5]]``. Whole-number floats such as ``3.0``
@@ -708,7 +731,8 @@ def flood_mask(
     smooth_sigma : float, optional
         If > 0, grow on a copy smoothed by a Gaussian of this standard deviation
         (pixels; spatial axes only; border mode ``"nearest"``). Seed values are
-        then read from the smoothed copy. NaN pixels spread under smoothing.
+        then read from the smoothed copy. NaN pixels spread under smoothing. At
+        most a quarter of the longest spatial axis (or 16).
     channel_axis : int or None, optional
         The axis holding the channels of a multichannel image (e.g. ``-1`` for
         RGB), or None for a single-channel image.

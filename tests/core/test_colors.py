@@ -62,7 +62,7 @@ def test_given_palette_and_off_palette_pixels():
     palette = np.array([[0, 0, 0], [255, 0, 0], [0, 0, 255]], np.uint8)
     rgb = palette[np.array([[0, 1, 2], [2, 1, 0]])]
     rgb[0, 1] = [250, 4, 3]  # off-palette
-    labels, pal = rgb_to_labels(rgb, palette)
+    labels, pal = rgb_to_labels(rgb, palette, snap=0)  # exact colours only
     assert pal is not palette and np.array_equal(pal, palette)
     assert labels.tolist() == [[0, -1, 2], [2, 1, 0]]
     snapped, _ = rgb_to_labels(rgb, palette, snap=10)
@@ -72,6 +72,8 @@ def test_given_palette_and_off_palette_pixels():
     # a non-sorted palette keeps its own label order
     rev = palette[::-1]
     assert rgb_to_labels(palette[None], rev)[0].tolist() == [[2, 1, 0]]
+    # None (the default) snaps automatically: (250, 4, 3) is red
+    assert rgb_to_labels(rgb, palette)[0].tolist() == [[0, 1, 2], [2, 1, 0]]
 
 
 @pytest.mark.parametrize("n_ch", [3, 4])
@@ -102,7 +104,7 @@ def test_snap_then_fill_repairs_off_palette_pixels():
     noisy = rgb.copy()
     specks = rng.random(lab.shape) < 0.05
     noisy[specks] = rng.integers(0, 256, (specks.sum(), 3))
-    labels, pal = rgb_to_labels(noisy, palette)
+    labels, pal = rgb_to_labels(noisy, palette, snap=0)
     assert (labels[specks] == -1).mean() > 0.9
     repaired = labels_to_rgb(fill_nearest(labels, invalid=-1), pal)
     colours = {tuple(c) for c in repaired.reshape(-1, 3)}
@@ -114,7 +116,7 @@ def test_too_many_colours_refused_with_count():
     rng = np.random.default_rng(1)
     rgb = rng.integers(0, 256, (50, 60, 3)).astype(np.uint8)
     n = len(np.unique(rgb.reshape(-1, 3), axis=0))
-    with pytest.raises(ValueError, match=f"{n} distinct colours.*palette_from_rgb"):
+    with pytest.raises(ValueError, match=f"{n} distinct colours.*estimate_palette"):
         rgb_to_labels(rgb)
     labels, pal = rgb_to_labels(rgb, max_colors=n)
     assert np.array_equal(labels_to_rgb(labels, pal), rgb)
@@ -174,3 +176,33 @@ def test_integer_input_and_no_mutation():
     labels, pal = rgb_to_labels(rgb)
     assert labels.tolist() == [[0, 1]] and pal.dtype == np.uint8
     assert np.array_equal(rgb, before)
+
+
+def test_default_snap_restores_jpeg_and_anti_aliased_masks():
+    """Palette given, snap left at its default: JPEG noise (quality 80) and anti-aliased
+    edges come back to their true class (exact matching restored ~13 % of a JPEG)."""
+    from napari_maskclean._synthetic import OKABE_ITO, antialiased_map, blob_map, jpeg
+
+    truth = blob_map((256, 256), seed=5)
+    aa_truth, aa = antialiased_map((256, 256), seed=5)
+    for lab, img in [(truth, jpeg(OKABE_ITO[truth])), (aa_truth, aa)]:
+        labels, _ = rgb_to_labels(img, OKABE_ITO)
+        sure = labels >= 0
+        assert sure.mean() > 0.9  # exact colours only: 0.13 on the JPEG
+        assert (labels[sure] == lab[sure]).mean() > 0.995  # snapped pixels are right
+        filled = fill_nearest(labels, invalid=-1)
+        assert (filled == lab).mean() > 0.98
+        assert (rgb_to_labels(img, OKABE_ITO, snap=0)[0] == lab).mean() < 0.96
+
+
+def test_auto_snap_is_a_fraction_of_the_palette_spacing():
+    from napari_maskclean.core.colors import auto_snap
+
+    assert auto_snap([[0, 0, 0], [0, 0, 40], [255, 0, 0]]) == pytest.approx(30.0)
+    assert auto_snap([[7, 7, 7]]) == 0.0
+    # a blend halfway between two colours stays off-palette (ratio test), then is filled
+    palette = np.array([[0, 0, 0], [200, 0, 0]], np.uint8)
+    assert rgb_to_labels(np.array([[[100, 0, 0]]], np.uint8), palette)[0][0, 0] == -1
+    assert rgb_to_labels(np.array([[[60, 0, 0]]], np.uint8), palette)[0][0, 0] == 0
+    with pytest.raises(ValueError, match="rows 0 and 2 are both"):
+        auto_snap([[1, 2, 3], [0, 0, 0], [1, 2, 3]])

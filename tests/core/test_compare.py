@@ -110,10 +110,15 @@ def test_degenerate_documented_values():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         empty = binary_metrics(np.zeros(9), np.zeros(9))
-        none = binary_metrics(np.zeros(0), np.zeros(0))
     assert empty["f1"] == 0.0 and empty["iou"] == 0.0 and empty["mcc"] == 0.0
     assert empty["accuracy"] == 1.0 and empty["balanced_accuracy"] == 1.0
     assert empty["specificity"] == 1.0
+    # zero pixels: nothing to compare, refused (all-zero scores looked like a result)
+    for shape in [(0,), (0, 5), (3, 0, 2)]:
+        with pytest.raises(ValueError, match="no pixels"):
+            binary_metrics(np.zeros(shape), np.zeros(shape))
+    # summed counts of zero pixels keep the documented zero-division values
+    none = metrics_from_counts(0, 0, 0, 0)
     assert none["tn"] == 0 and all(none[k] == 0.0 for k in METRICS)
 
 
@@ -621,3 +626,33 @@ def test_core_compare_is_napari_free():
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "positive", "match"),
+    [
+        (np.int32, 1.5, "not a whole number"),
+        (np.uint8, 1.5, "positive=1 or positive=2"),
+        (np.uint8, 300, "outside"),
+        (np.uint8, -1, "outside"),
+        (np.int8, 200.0, "outside"),
+        (bool, 2, "boolean"),
+        (bool, 0.5, "boolean"),
+    ],
+)
+def test_positive_that_can_never_match_is_refused(dtype, positive, match):
+    t = np.array([[0, 1], [1, 0]]).astype(dtype)
+    with pytest.raises(ValueError, match=match):
+        binary_metrics(t, t, positive=positive)
+
+
+def test_positive_that_can_match_is_accepted():
+    t = np.array([[0, 1], [2, 0]], np.uint8)
+    assert binary_metrics(t, t, positive=2.0)["tp"] == 1  # a whole-number float is a label
+    assert binary_metrics(t, t, positive=np.int64(1))["tp"] == 1
+    assert binary_metrics(t, t, positive=7)["tp"] == 0  # absent but possible: counts of 0
+    b = t.astype(bool)
+    assert binary_metrics(b, b, positive=True)["tp"] == 2
+    assert binary_metrics(b, b, positive=0)["tp"] == 2
+    f = t.astype(float) / 2  # float masks: any finite value may occur
+    assert binary_metrics(f, f, positive=0.5)["tp"] == 1

@@ -117,6 +117,7 @@ def test_fill_rgb_estimated_palette_merges_noise(labels):
     rgb = _rgb(labels)
     noisy = rgb.copy()
     noisy[6:8, 6:20] = [0, 2, 253]  # 28 px of JPEG-like blue
+    noisy[1:4, 44:47] = PALETTE[3]  # red with interior pixels: clusters need them
     assert len(estimate_palette(noisy, min_count=1, drop_blends=False)) == 5
     pal = estimate_palette(noisy, min_count=1, merge=10)
     np.testing.assert_array_equal(pal, PALETTE)
@@ -135,7 +136,7 @@ def test_estimate_palette_ignores_anti_aliased_edges():
     pal = estimate_palette(noisy, merge=30)
     np.testing.assert_array_equal(pal, np.sort(sample["palette"].view("V3"), axis=0).view(
         np.uint8).reshape(-1, 3))
-    by_frequency = estimate_palette(noisy, merge=30, drop_blends=False)
+    by_frequency = estimate_palette(noisy, merge=0, drop_blends=False)
     assert len(by_frequency) > len(pal) + 20  # the edge blends pass a frequency rule
 
 
@@ -234,7 +235,8 @@ def test_rgb_repairs_take_a_nearest_originally_valid_colour(seed, max_hole):
     sources = (~off & ~black) | kept  # classes, and black regions too big to be holes
     if not sources.any():
         return
-    out = fill_rgb_mask(rgb, palette=pal, max_hole_size=max_hole)
+    out = fill_rgb_mask(rgb, palette=pal, max_hole_size=max_hole, snap=0,
+                        invalid="colour + off-palette")
     new = out.palette[out.labels]
     np.testing.assert_array_equal(new[sources], rgb[sources])  # sources never change
     dmin = ndi.distance_transform_edt(~sources)
@@ -244,3 +246,46 @@ def test_rgb_repairs_take_a_nearest_originally_valid_colour(seed, max_hole):
         k = colour_of[tuple(new[idx])]
         dk = ndi.distance_transform_edt(source_lab != k)[idx]
         assert dk == dmin[idx], (idx, k, dk, dmin[idx])
+
+
+@pytest.mark.parametrize("kind", ["jpeg", "anti-aliased"])
+def test_estimated_palette_finds_the_classes_of_a_noisy_mask(kind):
+    """JPEG / anti-aliased masks: 6 classes found (not ~90 colours), each within a few
+    units of the true colour, and nearly every pixel restored to its class."""
+    from napari_maskclean._synthetic import OKABE_ITO, antialiased_map, blob_map, jpeg
+
+    if kind == "jpeg":
+        truth = blob_map((256, 256), seed=7)
+        img = jpeg(OKABE_ITO[truth])
+    else:
+        truth, img = antialiased_map((256, 256), seed=7)
+    pal = estimate_palette(img)
+    d = np.abs(pal.astype(int)[:, None] - OKABE_ITO[None].astype(int)).max(-1)
+    assert len(pal) == 6 and d.min(1).max() <= 4, pal
+    assert sorted(d.argmin(1).tolist()) == list(range(6))
+    res = fill_rgb_mask(img)
+    assert (d.argmin(1)[res.labels] == truth).mean() > 0.97
+
+
+def test_estimate_palette_messages():
+    with pytest.raises(ValueError, match="no pixels"):
+        estimate_palette(np.zeros((0, 5, 3), np.uint8))
+    uniform = np.full((30, 30, 3), 7, np.uint8)
+    assert estimate_palette(uniform).tolist() == [[7, 7, 7]]
+    noise = np.random.default_rng(0).integers(0, 256, (60, 60, 3), dtype=np.uint8)
+    with pytest.raises(ValueError, match="no uniform regions"):
+        estimate_palette(noise)
+
+
+def test_auto_mode_keeps_a_black_class(labels):
+    """Black covering most pixels is a class (background): 'auto' does not fill all of it,
+    but still fills holes when max_hole_size bounds them."""
+    rgb = _rgb(labels)
+    rgb[0, 0] = [120, 120, 120]  # one off-palette pixel
+    res = fill_rgb_mask(rgb, palette=PALETTE)
+    assert res.colour_is_class and res.invalid == "off-palette"
+    assert res.changed.sum() == 1 and (res.labels == 0).sum() == (labels == 0).sum()
+    everything = fill_rgb_mask(rgb, palette=PALETTE, invalid="colour + off-palette")
+    assert (everything.labels == 0).sum() == 0  # what 'auto' prevents
+    holes = fill_rgb_mask(rgb, palette=PALETTE, max_hole_size=20)
+    assert holes.invalid == "colour + off-palette" and (holes.labels[10:13, 10:13] == 1).all()

@@ -672,3 +672,92 @@ def test_per_slice_on_4d_processes_every_2d_slice():
             np.testing.assert_array_equal(got[t, z], morphology(lab[t, z], "close", radius=1))
     with pytest.raises(ValueError, match="per_slice=True"):
         morphology(lab, "close", radius=1)
+
+
+# --------------------------------------------------------------------------
+# issue 9: distance-transform path for large disks / balls
+# --------------------------------------------------------------------------
+
+morph_mod = importlib.import_module("napari_maskclean.core.morphology")
+
+
+@pytest.mark.parametrize("r", [*range(1, 41), 47, 60, 64])
+def test_edt_disk_matches_opencv_kernel_every_radius(r):
+    rng = np.random.default_rng(r)
+    for p in (0.003, 0.08, 0.6, 0.98):
+        m = rng.random((97, 131)) < p
+        m[0, :7] = True  # objects on the border: outside pixels are ignored
+        for op in ("erode", "dilate", "open", "close"):
+            a = _morphology(m, op, radius=r, backend="opencv")
+            b = _morphology(m, op, radius=r, backend="edt")
+            np.testing.assert_array_equal(a, b, err_msg=f"{op} r={r} p={p}")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    m=arrays(bool, st.tuples(st.integers(1, 40), st.integers(1, 40))),
+    r=st.integers(1, 19),
+    op=st.sampled_from(["erode", "dilate", "open", "close"]),
+)
+def test_edt_disk_matches_opencv_hypothesis(m, r, op):
+    if 2 * r + 1 > max(m.shape):
+        r = max(1, (max(m.shape) - 1) // 2)
+    if 2 * r + 1 > max(m.shape):
+        return
+    np.testing.assert_array_equal(
+        _morphology(m, op, radius=r, backend="edt"), _morphology(m, op, radius=r, backend="opencv")
+    )
+
+
+@pytest.mark.parametrize("r", [1, 2, 3, 5, 8])
+def test_edt_ball_matches_opencv_stack(r):
+    rng = np.random.default_rng(r)
+    for p in (0.01, 0.3, 0.9):
+        m = rng.random((19, 23, 29)) < p
+        for op in ("erode", "dilate", "open", "close"):
+            np.testing.assert_array_equal(
+                _morphology(m, op, radius=r, backend="opencv"),
+                _morphology(m, op, radius=r, backend="edt"),
+                err_msg=f"{op} r={r} p={p}",
+            )
+
+
+def test_edt_empty_and_full_masks():
+    for m in (np.zeros((50, 60), bool), np.ones((50, 60), bool)):
+        for op in ("erode", "dilate", "open", "close"):
+            np.testing.assert_array_equal(
+                _morphology(m, op, radius=25, backend="edt"),
+                _morphology(m, op, radius=25, backend="opencv"),
+            )
+
+
+def test_auto_uses_edt_for_large_disks_only():
+    m = np.zeros((200, 200), bool)
+    r2 = morph_mod._EDT_MIN_RADIUS_2D
+    fp = morph_mod._named_footprint("disk", r2, 2)
+    assert morph_mod._pick(m, fp, "auto", edt_ok=True) == "edt"
+    assert morph_mod._pick(m, morph_mod._named_footprint("disk", r2 - 1, 2), "auto", True) != "edt"
+    square = morph_mod._named_footprint("square", r2, 2)
+    assert morph_mod._pick(m, square, "auto", edt_ok=True) != "edt"
+    assert morph_mod._pick(m, fp, "auto", edt_ok=False) != "edt"  # smooth counts pixels
+
+
+def test_label_close_with_large_radius_uses_edt_and_matches():
+    lab = np.zeros((120, 140), np.int32)
+    lab[10:40, 10:40] = 1
+    lab[60:100, 70:80] = 2
+    lab[60:100, 90:100] = 2
+    r = morph_mod._EDT_MIN_RADIUS_2D + 3
+    for per_label in (True, False):
+        np.testing.assert_array_equal(
+            _morphology(lab, "close", radius=r, per_label=per_label, backend="auto"),
+            _morphology(lab, "close", radius=r, per_label=per_label, backend="opencv"),
+        )
+
+
+def test_huge_radius_is_refused_before_building_the_footprint():
+    m = np.zeros((20, 30), bool)
+    with pytest.raises(ValueError, match=r"larger than the image \(20, 30\).*radius <= 14"):
+        morphology(m, "close", radius=10**6)  # would allocate a 2e6^2 disk first
+    with pytest.raises(ValueError, match=r"radius <= 14"):
+        morphology(np.zeros((5, 20, 30), bool), "dilate", radius=10**5, per_slice=True)

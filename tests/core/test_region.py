@@ -706,3 +706,33 @@ def test_core_module_does_not_import_gui_packages():
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ------------------------------------------------------------------ issue 9: colour and bounds
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+@pytest.mark.parametrize("func", [flood_mask, region_grow])
+def test_rgb_looking_image_needs_channel_axis(func, channels):
+    rgb = np.zeros((16, 20, channels), np.uint8)
+    rgb[:, 10:] = 200
+    msg = r"looks like an RGB.*pass channel_axis=-1 to grow by colour"
+    with pytest.raises(ValueError, match=msg):
+        func(rgb, [[1, 1, 0]], tolerance=5)
+    out = func(rgb, [[1, 1]], tolerance=5, channel_axis=-1)
+    assert out.shape == (16, 20)
+    assert out[:, :10].all() and not out[:, 10:].any()
+
+
+def test_grey_volumes_with_three_columns_are_not_refused():
+    vol = np.zeros((3, 16, 16), np.uint8)  # 3 slices first: a volume
+    assert flood_mask(vol, [[0, 0, 0]], tolerance=0).all()
+    odd = np.zeros((16, 16, 3), np.uint16)  # not uint8: grey volume as before
+    assert flood_mask(odd, [[0, 0, 0]], tolerance=0).all()
+
+
+def test_smooth_sigma_is_bounded_by_the_image():
+    image = np.zeros((100, 120), np.uint8)
+    with pytest.raises(ValueError, match=r"smooth_sigma=1000000.0 .*at most 30"):
+        flood_mask(image, [[0, 0]], tolerance=1, smooth_sigma=1e6)
+    assert flood_mask(image, [[0, 0]], tolerance=1, smooth_sigma=2).all()

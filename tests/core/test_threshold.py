@@ -494,7 +494,7 @@ def test_image_histogram_uint8_has_one_bin_per_value():
 
 
 def test_image_histogram_rejects_bad_nbins():
-    with pytest.raises(ValueError, match="nbins must be >= 1"):
+    with pytest.raises(ValueError, match="nbins must be between 1 and"):
         image_histogram(np.eye(3), nbins=0)
 
 
@@ -505,3 +505,202 @@ def test_li_on_int8_is_computed_without_overflow():
     level = threshold_value(image, method="li")
     assert level == filters.threshold_li(image.astype(np.float64))
     np.testing.assert_array_equal(threshold_mask(image, method="li"), image > level)
+
+
+# --------------------------------------------------------------------------- issue 9: colour input
+
+
+from napari_maskclean.core._median3d import median3x3x3, median_network  # noqa: E402
+from napari_maskclean.core.convert import to_grey  # noqa: E402
+
+
+def _rgb(channels=3, side=16):
+    rng = np.random.default_rng(3)
+    return rng.integers(0, 256, (side, side + 4, channels), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda im: threshold_mask(im),
+        lambda im: threshold_value(im),
+        lambda im: prefilter_image(im, prefilter="median"),
+        lambda im: image_histogram(im),
+    ],
+    ids=["threshold_mask", "threshold_value", "prefilter_image", "image_histogram"],
+)
+def test_rgb_looking_image_is_refused_with_the_fix(call, channels):
+    image = _rgb(channels)
+    kind = "RGB" if channels == 3 else "RGBA"
+    shape = rf"\(shape \(16, 20, {channels}\)"
+    with pytest.raises(ValueError, match=rf"looks like an {kind} image {shape}"):
+        call(image)
+    with pytest.raises(ValueError, match=r"channel_axis=-1 or convert with to_grey"):
+        call(image)
+
+
+def test_channel_axis_converts_with_to_grey_rules():
+    image = _rgb()
+    grey = to_grey(image)
+    np.testing.assert_array_equal(threshold_mask(image, channel_axis=-1), threshold_mask(grey))
+    assert threshold_value(image, channel_axis=-1) == threshold_value(grey)
+    green = image[..., 1]
+    np.testing.assert_array_equal(
+        threshold_mask(image, channel_axis=-1, channel="green"), threshold_mask(green)
+    )
+    # channels first, and prefilter/histogram take the same options
+    first = np.moveaxis(image, -1, 0)
+    np.testing.assert_array_equal(
+        threshold_mask(first, channel_axis=0, channel="red"), threshold_mask(image[..., 0])
+    )
+    np.testing.assert_array_equal(
+        prefilter_image(image, prefilter="median", channel_axis=-1, channel="blue"),
+        prefilter_image(image[..., 2], prefilter="median"),
+    )
+    counts, _ = image_histogram(image, channel_axis=-1, channel="red")
+    np.testing.assert_array_equal(counts, image_histogram(image[..., 0])[0])
+    assert threshold_mask(image, channel_axis=-1).shape == image.shape[:2]
+
+
+def test_channel_axis_bad_values():
+    image = _rgb()
+    with pytest.raises(ValueError, match="out of range"):
+        threshold_mask(image, channel_axis=3)
+    with pytest.raises(TypeError, match="channel_axis must be an integer"):
+        threshold_mask(image, channel_axis="last")
+    with pytest.raises(ValueError, match="unknown channel"):
+        threshold_mask(image, channel_axis=-1, channel="alpha")
+    with pytest.raises(ValueError, match="only RGB"):
+        threshold_mask(np.zeros((16, 16, 5), np.uint8), channel_axis=-1)
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        np.arange(3 * 16 * 16, dtype=np.uint8).reshape(3, 16, 16),  # 3 slices first
+        np.arange(16 * 16 * 3, dtype=np.uint16).reshape(16, 16, 3),  # not uint8
+        np.arange(4 * 4 * 3, dtype=np.uint8).reshape(4, 4, 3),  # too small for a picture
+    ],
+)
+def test_volumes_that_do_not_look_like_colour_still_work(image):
+    assert threshold_mask(image, method="mean").shape == image.shape
+
+
+# --------------------------------------------------------------------------- issue 9: bounded sizes
+
+
+def test_huge_median_size_is_refused_not_hung():
+    image = np.random.default_rng(0).integers(0, 255, (20, 30), dtype=np.uint8)
+    with pytest.raises(ValueError, match=r"prefilter_size=1000001 .*at most 255"):
+        threshold_mask(image, prefilter="median", prefilter_size=10**6 + 1)
+    big = np.zeros((300, 200), np.uint8)
+    big[::7] = 200
+    with pytest.raises(ValueError, match=r"at most 599 \(twice its longest axis 300"):
+        threshold_mask(big, prefilter="median", prefilter_size=1001)
+    # within the bound: works (OpenCV's O(1) median for uint8 has no size limit)
+    assert threshold_mask(big, prefilter="median", prefilter_size=599, method="mean").shape
+
+
+def test_scipy_median_work_is_bounded():
+    """Float/uint16 medians run in SciPy (cost ~ size**ndim per pixel): refuse hours of work."""
+    image = np.random.default_rng(0).random((400, 400)).astype(np.float64)
+    msg = r"prefilter_size=301 is too large .*use prefilter_size <= 163"
+    with pytest.raises(ValueError, match=msg):
+        prefilter_image(image, prefilter="median", prefilter_size=301)
+    vol = np.zeros((64, 64, 64), np.uint8)
+    with pytest.raises(ValueError, match=r"too large .*3D windows"):
+        prefilter_image(vol, prefilter="median", prefilter_size=101)
+    with pytest.raises(ValueError, match=r"block_size=301 is too large for a local median"):
+        threshold_mask(image, method="local", local_method="median", block_size=301)
+
+
+def test_block_size_sigma_and_nbins_are_bounded_by_the_image():
+    image = np.random.default_rng(0).integers(0, 255, (300, 200), dtype=np.uint8)
+    for method in ("local", "sauvola", "niblack"):
+        with pytest.raises(ValueError, match=r"block_size=1001 is larger than this image allows"):
+            threshold_mask(image, method=method, block_size=1001)
+    msg = r"sigma=1000.0 is larger than this image allows: at most 75"
+    with pytest.raises(ValueError, match=msg):
+        threshold_mask(image, prefilter="gaussian", sigma=1000)
+    with pytest.raises(ValueError, match="nbins must be between 1 and"):
+        image_histogram(image, nbins=10**9)
+    # the defaults still work on tiny images
+    tiny = np.arange(25, dtype=np.uint8).reshape(5, 5)
+    assert threshold_mask(tiny, method="local").shape == (5, 5)
+    assert threshold_mask(tiny, prefilter="gaussian", sigma=3).shape == (5, 5)
+
+
+def test_per_slice_bounds_use_the_slice():
+    vol = np.zeros((3, 40, 50), np.uint8)
+    vol[:, ::3] = 9
+    with pytest.raises(ValueError, match="longest axis 50"):
+        threshold_mask(vol, method="sauvola", block_size=301, per_slice=True)
+
+
+# --------------------------------------------------------------------------- issue 9: 3D median
+
+
+def test_median_network_selects_the_middle_of_27():
+    net = median_network()
+    rng = np.random.default_rng(0)
+    values = rng.integers(0, 4, (27, 5000))
+    work = values.copy()
+    for a, b in net:
+        lo, hi = np.minimum(work[a], work[b]), np.maximum(work[a], work[b])
+        work[a], work[b] = lo, hi
+    np.testing.assert_array_equal(work[13], np.sort(values, axis=0)[13])
+
+
+_MEDIAN_DTYPES = [
+    np.uint8, np.uint16, np.uint32, np.uint64, np.int8, np.int16, np.int32, np.int64,
+    np.float32, np.float64, np.bool_,
+]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    dtype=st.sampled_from(_MEDIAN_DTYPES),
+    shape=st.tuples(*[st.integers(1, 9)] * 3),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_median3x3x3_equals_scipy(dtype, shape, seed):
+    rng = np.random.default_rng(seed)
+    dt = np.dtype(dtype)
+    if dt.kind == "b":
+        vol = rng.random(shape) < 0.5
+    elif dt.kind == "f":
+        vol = (rng.standard_normal(shape) * 100).astype(dt)
+    else:
+        # SciPy's median of 64-bit integers goes through float64 (off by up to
+        # 1024 above 2**53; ours is exact): compare where SciPy is exact.
+        info = np.iinfo(dt)
+        lo, hi = max(info.min, -(2**53)), min(info.max, 2**53)
+        vol = rng.integers(lo, hi, shape, dtype=dt, endpoint=True)
+    expected = ndi.median_filter(vol, size=3, mode="nearest")
+    result = median3x3x3(vol)
+    assert result.dtype == vol.dtype
+    np.testing.assert_array_equal(result, expected)
+
+
+def test_median3x3x3_uint64_is_exact():
+    big = np.array([[[2**63 + 1, 2**63 + 3, 2**63 + 5]]], dtype=np.uint64)
+    np.testing.assert_array_equal(median3x3x3(big), [[[2**63 + 1, 2**63 + 3, 2**63 + 5]]])
+
+
+def test_3d_median_prefilter_matches_scipy_and_reports_progress():
+    rng = np.random.default_rng(1)
+    vol = rng.integers(0, 256, (70, 33, 41), dtype=np.uint8)  # several slabs
+    calls = []
+    out = prefilter_image(vol, prefilter="median", progress=lambda d, t: calls.append((d, t)))
+    np.testing.assert_array_equal(out, ndi.median_filter(vol, size=3, mode="nearest"))
+    assert len(calls) >= 2 and calls[-1] == (70, 70)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+    calls.clear()
+    mask = threshold_mask(
+        vol, prefilter="median", method="manual", level=127,
+        progress=lambda d, t: calls.append((d, t)),
+    )
+    np.testing.assert_array_equal(mask, ndi.median_filter(vol, size=3, mode="nearest") > 127)
+    assert len(calls) >= 3 and calls[-1] == (1, 1)
+    assert all(d < t for d, t in calls[:-1])

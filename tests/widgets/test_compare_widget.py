@@ -538,3 +538,62 @@ def test_a_stroke_and_its_undo_counted_once_with_the_history_timer(make_napari_v
     p.undo()
     qtbot.wait(700)
     assert w.comparison.counts == full_counts()
+
+
+@pytest.mark.parametrize("target", ["truth", "pred"])
+def test_corrections_on_the_coins_sample_with_hidden_layers(make_napari_viewer, qtbot,
+                                                            messages, target):
+    """Issue 9: the coins truth starts hidden; Accept into ground truth raised IndexError
+    from napari after changing 3,211 pixels that undo did not restore."""
+    viewer = make_napari_viewer()
+    viewer.open_sample("napari-maskclean", "coins")
+    w = dock(viewer)
+    wait_for_result(qtbot, w)
+    truth, pred = w.truth.value, w.prediction.value
+    assert not truth.visible
+    pred.visible = False  # the prediction hidden too ("Remove from prediction")
+    layer = truth if target == "truth" else pred
+    before_t, before_p = truth.data.copy(), pred.data.copy()
+    comp = w.next_error()
+    assert comp is not None
+    n = w.accept_into_truth() if target == "truth" else w.fix_prediction()
+    assert n == comp["size"] > 0
+    assert not messages["error"], messages["error"]
+    assert f"{n} pixels changed" in messages["info"][-1]
+    assert np.count_nonzero(layer.data != (before_t if target == "truth" else before_p)) == n
+    # the other layer is untouched, and one undo restores exactly
+    other, other_before = (pred, before_p) if target == "truth" else (truth, before_t)
+    np.testing.assert_array_equal(other.data, other_before)
+    layer.undo()
+    np.testing.assert_array_equal(truth.data, before_t)
+    np.testing.assert_array_equal(pred.data, before_p)
+
+
+def test_default_min_error_size_hides_edge_specks_and_says_how_many(make_napari_viewer,
+                                                                     qtbot):
+    """Issue 9: 455 error components on coins, mostly 1-5 px edge specks."""
+    viewer = make_napari_viewer()
+    viewer.open_sample("napari-maskclean", "coins")
+    w = dock(viewer)
+    wait_for_result(qtbot, w)
+    truth, pred = w.truth.value.data, w.prediction.value.data
+    sizes = np.array([c["size"] for c in error_components(truth, pred, min_size=1)[0]])
+    assert len(sizes) == 455
+    assert w.min_size.value == cw.DEFAULT_MIN_ERROR_SIZE == 10
+    n_shown, n_hidden = int((sizes >= 10).sum()), int((sizes < 10).sum())
+    qtbot.waitUntil(lambda: f"{n_shown} error components" in w.error_label.value)
+    assert f"({n_hidden} smaller than 10 px hidden)" in w.error_label.value
+    comp = w.next_error()
+    assert comp["total"] == n_shown and comp["size"] == sizes.max()
+    w.min_size.value = 1
+    assert w.error_label.value.startswith("455 error components: ")
+
+
+def test_button_text_matches_the_readme(make_napari_viewer):
+    from pathlib import Path
+
+    readme = (Path(cw.__file__).parents[2] / "README.md").read_text()
+    w = dock(make_napari_viewer())
+    assert w.fix_button.text == "Remove from prediction"
+    assert f"*{w.fix_button.text}*" in readme
+    assert f"*{w.accept_button.text}*" in readme

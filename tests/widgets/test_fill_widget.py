@@ -115,7 +115,7 @@ def test_rgb_mask_goes_to_a_new_labels_layer(make_napari_viewer, qtbot):
     w.max_colors.value = 6
     w.min_island.value = 4
     wait_for_result(qtbot, w)
-    expected = fill_rgb_mask(noisy, snap=30.0, palette_max_colors=6, max_hole_size=64,
+    expected = fill_rgb_mask(noisy, palette_max_colors=6, max_hole_size=64,
                              min_island_size=4, spacing=[1.0, 1.0])
     np.testing.assert_array_equal(w.preview_layer().data != 0, expected.changed)
     assert expected.changed.sum() > 10000
@@ -155,9 +155,9 @@ def test_rgb_palette_from_file_and_scale(make_napari_viewer, qtbot, tmp_path):
     w.max_distance.value = 3.0
     wait_for_result(qtbot, w)
     palette = load_palette(PALETTE_FILE)
-    expected = fill_rgb_mask(noisy, palette=palette, snap=30.0, max_distance=3.0,
+    expected = fill_rgb_mask(noisy, palette=palette, max_distance=3.0,
                              spacing=[2.0, 0.5])
-    isotropic = fill_rgb_mask(noisy, palette=palette, snap=30.0, max_distance=3.0)
+    isotropic = fill_rgb_mask(noisy, palette=palette, max_distance=3.0)
     assert (expected.labels != isotropic.labels).any()  # the scale matters
     np.testing.assert_array_equal(w.preview_layer().data != 0, expected.changed)
     np.testing.assert_allclose(w.preview_layer().scale, (2.0, 0.5))
@@ -274,7 +274,7 @@ def test_rgb_stack_slices_with_different_colours_share_one_labels_layer(
 
 
 def test_rgb_status_says_nothing_was_committed(make_napari_viewer, qtbot):
-    noisy = rgb_mask_sample()["noisy"][:80, :80]
+    noisy = rgb_mask_sample()["noisy"]
     viewer = make_napari_viewer()
     viewer.add_image(noisy.copy(), name="RGB", rgb=True)
     w = dock(viewer)
@@ -374,3 +374,49 @@ def test_4d_stack_each_slice_works_and_whole_volume_is_explained(make_napari_vie
     w.scope.value = "whole volume"
     qtbot.waitUntil(lambda: w.last_error is not None, timeout=5000)
     assert "each slice" in w.last_error and "channel_axis" not in w.last_error
+
+
+def test_rgb_commit_twice_changes_nothing_the_second_time(make_napari_viewer, qtbot):
+    """After an RGB commit the preview is cleared; committing the same preview again (or
+    the same parameters recomputed) writes no new label values into the layer."""
+    from napari_maskclean._synthetic import OKABE_ITO, blob_map, jpeg
+
+    img = jpeg(OKABE_ITO[blob_map((128, 128), seed=3)])
+    viewer = make_napari_viewer()
+    viewer.add_image(img, name="RGB", rgb=True)
+    w = dock(viewer)
+    wait_for_result(qtbot, w)
+    assert w.run_commit() > 0
+    out = viewer.layers["RGB labels"]
+    first = out.data.copy()
+    assert not w.preview_layer().data.any()  # nothing left to preview
+    assert w.run_commit() == 0  # the same preview again
+    np.testing.assert_array_equal(out.data, first)
+    w.min_island.value = 1  # recompute with equivalent parameters
+    w.min_island.value = 0
+    wait_for_result(qtbot, w)
+    w.run_commit()
+    np.testing.assert_array_equal(out.data, first)
+    assert set(np.unique(out.data)) <= set(range(len(out.metadata["palette"])))
+    assert len(out.metadata["palette"]) == 6
+
+
+def test_rgb_auto_mode_warns_and_keeps_a_black_background(make_napari_viewer, qtbot):
+    """'all invalid pixels' on a mask whose black is the largest class: the default 'auto'
+    fills only off-palette pixels and says so in the dock; forcing the colour warns."""
+    from napari_maskclean._synthetic import OKABE_ITO, blob_map, jpeg
+
+    lab = blob_map((128, 128), seed=4)
+    img = jpeg(OKABE_ITO[lab])
+    viewer = make_napari_viewer()
+    viewer.add_image(img, name="RGB", rgb=True)
+    w = dock(viewer)
+    assert w.rgb_invalid.value == "auto"
+    w.fill_mode.value = "all invalid pixels"
+    result = wait_for_result(qtbot, w)
+    assert result.value.invalid == "off-palette"
+    assert "largest class" in w.status.value
+    assert (result.value.labels == 0).sum() > 0.9 * (lab == 0).sum()  # background kept
+    w.rgb_invalid.value = "colour + off-palette"
+    result = wait_for_result(qtbot, w)
+    assert "WARNING" in w.status.value and not (result.value.labels == 0).any()
