@@ -22,7 +22,7 @@ import dask.array as da
 import numpy as np
 
 from ..core import threshold as core_threshold
-from .tiles import map_local
+from .tiles import TilingError, map_local
 
 __all__ = ["HISTOGRAM_METHODS", "global_threshold_mask"]
 
@@ -31,10 +31,8 @@ HISTOGRAM_METHODS = ("otsu", "yen", "isodata", "minimum", "multiotsu", "mean")
 
 
 def _prefiltered(block: np.ndarray, params: dict[str, Any]) -> np.ndarray:
-    return core_threshold.prefilter_image(
-        block, prefilter=params["prefilter"], prefilter_size=params["prefilter_size"],
-        sigma=params["sigma"], clip_limit=params["clip_limit"],
-    )
+    keys = ("prefilter", "prefilter_size", "sigma", "clip_limit")
+    return core_threshold.prefilter_image(block, **{k: params[k] for k in keys if k in params})
 
 
 def _counts(block: np.ndarray, lo, hi) -> np.ndarray:
@@ -71,7 +69,7 @@ def global_threshold_mask(image: da.Array, params: dict[str, Any], *, halo: int)
     """
     method = params["method"]
     if method not in HISTOGRAM_METHODS:
-        raise ValueError(
+        raise TilingError(
             f'method="{method}" needs the whole image at once (its level is not computed '
             f"from the histogram), so it cannot run tile by tile; use one of "
             f"{HISTOGRAM_METHODS}, or process the image in memory"
@@ -81,11 +79,12 @@ def global_threshold_mask(image: da.Array, params: dict[str, Any], *, halo: int)
     if image.dtype == np.float16:
         image = image.astype(np.float32)  # as the core does
     if image.dtype.kind == "f" and method == "mean":
-        raise ValueError(
+        raise TilingError(
             'method="mean" on a float image cannot be reproduced exactly tile by tile '
             "(floating-point sums depend on their order); use otsu, or an integer image"
         )
-    pre_dtype = image.dtype if params["prefilter"] in ("none", "median", "gaussian") else float
+    pre_dtype = image.dtype if params.get("prefilter", "none") in ("none", "median", "gaussian") \
+        else float
     pre = map_local(partial(_prefiltered, params=params), image, halo=halo, dtype=pre_dtype)
     lo, hi = dask.compute(pre.min(), pre.max())
     if lo == hi:
@@ -101,7 +100,7 @@ def global_threshold_mask(image: da.Array, params: dict[str, Any], *, halo: int)
         edges = np.histogram_bin_edges(np.array([lo, hi]), bins=256, range=(lo, hi))
         centers = (edges[:-1] + edges[1:]) / 2.0
     level = core_threshold.level_from_histogram(counts, centers, params)
-    return pre.map_blocks(_cut, level, params["invert"], dtype=bool)
+    return pre.map_blocks(_cut, level, params.get("invert", False), dtype=bool)
 
 
 def _block_counts(pre: da.Array, lo, hi) -> da.Array:

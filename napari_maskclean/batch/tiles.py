@@ -17,7 +17,11 @@ import dask.array as da
 import numpy as np
 from dask.array.overlap import ensure_minimum_chunksize
 
-__all__ = ["map_local", "widen_chunks"]
+__all__ = ["TilingError", "map_local", "widen_chunks"]
+
+
+class TilingError(ValueError):
+    """A step that cannot be computed tile by tile exactly (the message says why and what to do)."""
 
 
 def _depths(ndim: int, halo: int, axes: Sequence[int] | None) -> dict[int, int]:
@@ -32,7 +36,10 @@ def widen_chunks(arr: da.Array, depth: dict[int, int]) -> da.Array:
     for ax, c in enumerate(arr.chunks):
         need = 2 * depth.get(ax, 0) + 1
         if need > 1 and min(c) < need:
-            c = ensure_minimum_chunksize(min(need, arr.shape[ax]), c)
+            if need >= arr.shape[ax]:
+                c = (arr.shape[ax],)
+            else:
+                c = ensure_minimum_chunksize(need, c)
         chunks.append(c)
     chunks = tuple(chunks)
     return arr if chunks == arr.chunks else arr.rechunk(chunks)
@@ -71,4 +78,8 @@ def map_local(
         return arr.map_blocks(func, dtype=dtype, meta=meta)
     depth = _depths(arr.ndim, int(halo), axes)
     arr = widen_chunks(arr, depth)
+    # an axis held by one chunk needs no overlap (and dask refuses a deeper one)
+    depth = {a: (0 if len(arr.chunks[a]) == 1 else d) for a, d in depth.items()}
+    if not any(depth.values()):
+        return arr.map_blocks(func, dtype=dtype, meta=meta)
     return arr.map_overlap(func, depth=depth, boundary="none", dtype=dtype, meta=meta)
