@@ -84,9 +84,11 @@ def client_for(
     if n < 1:
         raise ClusterError(f"--workers must be at least 1, got {n}")
     try:
+        # processes listen on the loopback interface only; threads talk in-process
+        where = {"host": "127.0.0.1"} if processes else {}
         cluster = LocalCluster(
-            n_workers=n, threads_per_worker=1, processes=processes, host="127.0.0.1",
-            dashboard_address=None, memory_limit=memory_limit or "auto",
+            n_workers=n, threads_per_worker=1, processes=processes, dashboard_address=None,
+            memory_limit=memory_limit or "auto", **where,
         )
     except (OSError, ValueError, TypeError, RuntimeError) as err:
         raise ClusterError(f"could not start {n} local dask workers: {err}") from None
