@@ -26,7 +26,7 @@ class ClusterError(RuntimeError):
 
 
 def _quiet_distributed() -> None:
-    """distributed logs every worker start/stop at INFO; a CLI user wants none of it."""
+    """Silence distributed's INFO logs of every worker start/stop (noise for a CLI user)."""
     for name in ("distributed", "distributed.nanny", "distributed.scheduler",
                  "distributed.worker", "distributed.core", "distributed.http.proxy"):
         logging.getLogger(name).setLevel(logging.ERROR)
