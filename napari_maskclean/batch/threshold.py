@@ -86,14 +86,20 @@ def global_threshold_mask(image: da.Array, params: dict[str, Any], *, halo: int)
     pre_dtype = image.dtype if params.get("prefilter", "none") in ("none", "median", "gaussian") \
         else float
     pre = map_local(partial(_prefiltered, params=params), image, halo=halo, dtype=pre_dtype)
-    lo, hi = dask.compute(pre.min(), pre.max())
-    if lo == hi:
-        raise ValueError(
-            "the image is constant, so an automatic threshold is undefined; use "
-            'method="manual" with a level, or check that you picked the right image'
-        )
-    per_block = _block_counts(pre, lo, hi)
-    counts = per_block.sum(axis=0).compute()
+    if pre.dtype in (np.uint8, np.uint16):
+        # every possible value has its bin: one pass, no min/max pass first
+        lo, hi = 0, np.iinfo(pre.dtype).max
+        counts = _block_counts(pre, lo, hi).sum(axis=0).compute()
+        nz = np.flatnonzero(counts)
+        if nz.size < 2:
+            raise _constant()
+        lo, hi = int(nz[0]), int(nz[-1])
+        counts = counts[lo : hi + 1]
+    else:
+        lo, hi = dask.compute(pre.min(), pre.max())
+        if lo == hi:
+            raise _constant()
+        counts = _block_counts(pre, lo, hi).sum(axis=0).compute()
     if pre.dtype.kind in "iu":
         centers = np.arange(int(lo), int(hi) + 1)
     else:
@@ -101,6 +107,13 @@ def global_threshold_mask(image: da.Array, params: dict[str, Any], *, halo: int)
         centers = (edges[:-1] + edges[1:]) / 2.0
     level = core_threshold.level_from_histogram(counts, centers, params)
     return pre.map_blocks(_cut, level, params.get("invert", False), dtype=bool)
+
+
+def _constant() -> ValueError:
+    return ValueError(
+        "the image is constant, so an automatic threshold is undefined; use "
+        'method="manual" with a level, or check that you picked the right image'
+    )
 
 
 def _block_counts(pre: da.Array, lo, hi) -> da.Array:
