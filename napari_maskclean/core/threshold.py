@@ -490,7 +490,19 @@ def _threshold(image: NDArray, opts: dict[str, Any], where: str = "") -> Any:
 
     if hist is None:
         hist = _skimage_hist(image)
-    counts, centers = hist
+    return _level_from_hist(*hist, opts, where)
+
+
+def _level_from_hist(counts: NDArray, centers: NDArray, opts: dict[str, Any], where: str) -> Any:
+    """The level(s) of a histogram-based global method, from the image's histogram."""
+    method = opts["method"]
+    if method == "mean":
+        # scikit-image: np.mean(image); exact from the histogram for integer values
+        if np.issubdtype(centers.dtype, np.integer):
+            return int((counts.astype(np.int64) * centers.astype(np.int64)).sum()) / int(
+                counts.sum()
+            )
+        return float((counts * centers).sum() / counts.sum())
     if method == "otsu":
         return filters.threshold_otsu(hist=(counts, centers))
     if method == "yen":
@@ -1007,3 +1019,48 @@ def image_histogram(
     values = np.arange(lo, hi + 1)
     starts = np.searchsorted(values, edges[:-1], side="left")
     return np.add.reduceat(per_value, starts).astype(np.int64, copy=False), edges
+
+
+def level_from_histogram(
+    counts: ArrayLike, centers: ArrayLike, params: dict[str, Any]
+) -> float:
+    """The level :func:`threshold_mask` cuts at, from the image's histogram.
+
+    For the global methods whose level depends on the histogram only (otsu,
+    yen, isodata, minimum, multiotsu, and mean on integer images). A tiled
+    engine sums the histograms of its tiles and gets exactly the level of
+    the whole image.
+
+    Parameters
+    ----------
+    counts, centers : array_like
+        The histogram as scikit-image computes it: one bin per integer value
+        between the image's minimum and maximum for integer images, 256 equal
+        bins between them for float images.
+    params : dict
+        ``method`` and, for multi-Otsu, ``classes`` and ``class_index``.
+
+    Returns
+    -------
+    float
+        The threshold.
+    """
+    opts = _check_options(
+        params["method"], params.get("level"), params.get("classes", 3),
+        params.get("class_index", 0), 35, "gaussian", 0.0, 0.2, None,
+    )
+    counts, centers = np.asarray(counts), np.asarray(centers)
+    if np.count_nonzero(counts) < 2:
+        raise _constant_error("")
+    return _cut(_level_from_hist(counts, centers, opts, ""), opts)
+
+
+def apply_level(
+    image: ArrayLike, level: float, *, invert: bool = False, out: NDArray | None = None
+) -> NDArray[np.bool_]:
+    """``image > level`` (``image <= level`` with invert), exactly as :func:`threshold_mask` cuts."""
+    image = np.asarray(image)
+    if out is None:
+        out = np.empty(image.shape, dtype=bool)
+    _apply(image, level, invert, out)
+    return out
