@@ -1058,7 +1058,7 @@ def level_from_histogram(
 def apply_level(
     image: ArrayLike, level: float, *, invert: bool = False, out: NDArray | None = None
 ) -> NDArray[np.bool_]:
-    """``image > level`` (``image <= level`` with invert), exactly as :func:`threshold_mask` cuts."""
+    """``image > level`` (``<=`` with invert), exactly as :func:`threshold_mask` cuts."""
     image = np.asarray(image)
     if out is None:
         out = np.empty(image.shape, dtype=bool)

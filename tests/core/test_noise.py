@@ -66,7 +66,9 @@ def blocky(shape, n_classes, block, seed, dtype=np.uint8, ignore=None, p_ignore=
 # --- equality with the seed
 
 
-@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64, np.uint64])
+@pytest.mark.parametrize(
+    "dtype", [np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64, np.uint64]
+)
 @pytest.mark.parametrize(("alpha", "sigma"), [(1, 3), (15, 5), (30, 3), (100, 10)])
 def test_seed_mode_equals_literal_seed(dtype, alpha, sigma):
     changed = 0
