@@ -38,6 +38,7 @@ from .grow_rules import (
     contrast_region,
     edge_region,
     seed_component,
+    split_touching,
 )
 
 __all__ = ["ClickSegmenter", "GrowResult", "grow_objects", "grow_region", "refine_region"]
@@ -180,7 +181,7 @@ class ClickSegmenter:
         self,
         image: ArrayLike,
         *,
-        rule: Rule = "contrast",
+        rule: Rule = "edge",
         labels: ArrayLike | None = None,
         spacing: float | Sequence[float] | None = None,
         sigma: float = 1.0,
@@ -190,6 +191,9 @@ class ClickSegmenter:
         max_size: int | None = None,
         fill_holes: bool = True,
         smooth: float = 1.0,
+        split: Literal["none", "shape", "intensity"] = "none",
+        split_h: float = 0.2,
+        auto_competitors: float = 0.0,
     ) -> None:
         _check_options(rule, polarity, sigma, level, k, max_size, smooth)
         self.image = _check_image(image)
@@ -206,11 +210,14 @@ class ClickSegmenter:
         self.rule = rule
         self.polarity = polarity
         self.sigma = float(sigma)
-        self.opts = RuleOptions(level=float(level), k=float(k))
+        self.opts = RuleOptions(level=float(level), k=float(k),
+                                 auto_competitors=float(auto_competitors))
         self.max_size = (max(1000, int(0.05 * self.image.size)) if max_size is None
                          else int(max_size))
         self.fill_holes = bool(fill_holes)
         self.smooth = float(smooth)
+        self.split = split
+        self.split_h = float(split_h)
         self.objects: dict[int, _Object] = {}
         fine = min(self.spacing)
         self._half = tuple(max(2, math.ceil(_MIN_HALF * fine / s)) for s in self.spacing)
@@ -301,6 +308,9 @@ class ClickSegmenter:
             comp = [tuple(c - s.start for c, s in zip(o, sl)) for o in others
                     if all(s.start <= c < s.stop for c, s in zip(o, sl))]
             region = edge_region(win, local, self.opts, self.spacing, comp, linit)
+        if self.split != "none" and init is None:
+            region = split_touching(region, local, self.spacing,
+                                    win if self.split == "intensity" else None, self.split_h)
         return region
 
     def _finish(self, region: NDArray[np.bool_], seed: tuple[int, ...],

@@ -49,6 +49,7 @@ class RuleOptions:
     k: float = 2.5  # adaptive: spreads below the mean that still belong
     iterations: int = 4  # adaptive: re-estimates of mean and spread
     background_level: float = 0.25  # edge: below this fraction -> background marker
+    auto_competitors: float = 0.0  # edge: peaks standing out by this fraction compete
 
 
 def seed_component(cand: NDArray[np.bool_], seed: tuple[int, ...]) -> NDArray[np.bool_]:
@@ -139,6 +140,15 @@ def edge_region(
     markers[win <= bg + opts.background_level * (top - bg)] = 2
     for k, c in enumerate(competitors):
         markers[c] = 3 + k
+    if opts.auto_competitors > 0 and init is None:
+        # Bright peaks of other objects in the window compete as if clicked: a lone
+        # click does not swallow its touching neighbours.
+        nxt = 3 + len(competitors)
+        for peak in _other_peaks(win, seed, bg + opts.level * (top - bg),
+                                 opts.auto_competitors * (top - bg)):
+            if markers[peak] == 0:
+                markers[peak] = nxt
+                nxt += 1
     if init is not None and init.any():
         # Refine: the confidently bright part of the current extent is the object.
         core = init & (win >= bg + 0.5 * (top - bg))
@@ -165,4 +175,63 @@ def seed_only(shape: tuple[int, ...], seed: tuple[int, ...]) -> NDArray[np.bool_
     """A region of the seed pixel alone (no contrast to grow on)."""
     out = np.zeros(shape, dtype=bool)
     out[seed] = True
+    return out
+
+
+def split_touching(
+    region: NDArray[np.bool_],
+    seed: tuple[int, ...],
+    spacing: tuple[float, ...],
+    win: NDArray[np.floating] | None = None,
+    h: float = 0.2,
+) -> NDArray[np.bool_]:
+    """The seed's part of a region that holds several touching objects.
+
+    Objects are the basins of the region's distance transform (``win`` None:
+    by shape) or of its intensity (``win``: by brightness) whose peaks stand
+    out by more than ``h`` of the highest peak (h-maxima); the seed keeps its
+    basin (seeded watershed). A region with one peak is returned unchanged.
+    """
+    from skimage.morphology import h_maxima
+
+    if not region.any():
+        return region
+    if win is None:
+        land = ndi.distance_transform_edt(region, sampling=spacing)
+    else:
+        land = np.where(region, win - win[region].min(), 0.0)
+    top = float(land.max())
+    if top <= 0:
+        return region
+    peaks = h_maxima(land, h * top).astype(bool) & region
+    markers, n = ndi.label(peaks)
+    if n < 2:
+        return region
+    ws = watershed(-land, markers, mask=region)
+    own = ws[seed]
+    return seed_component(ws == own, seed) if own else region
+
+
+def _other_peaks(win: NDArray[np.floating], seed: tuple[int, ...], floor: float,
+                 h: float) -> list[tuple[int, ...]]:
+    """Regional peaks (h-maxima above ``floor``) other than the one the seed climbs to."""
+    from skimage.morphology import h_maxima
+
+    if h <= 0:
+        return []
+    peaks = h_maxima(win, h).astype(bool) & (win >= floor)
+    lab, n = ndi.label(peaks)
+    if n < 2:
+        return []
+    basins = watershed(-win, lab, mask=win >= floor)
+    own = basins[seed]
+    cents = ndi.center_of_mass(peaks, lab, range(1, n + 1))
+    out = []
+    for i, c in enumerate(cents, start=1):
+        if i == own:
+            continue
+        p = tuple(int(round(v)) for v in c)
+        if lab[p] != i:  # a curved plateau: take one of its pixels instead
+            p = tuple(int(v[0]) for v in np.nonzero(lab == i))
+        out.append(p)
     return out
