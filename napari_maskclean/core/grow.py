@@ -46,8 +46,6 @@ __all__ = ["ClickSegmenter", "GrowResult", "grow_objects", "grow_region", "refin
 Polarity = Literal["auto", "bright", "dark"]
 
 _MIN_HALF = 12  # first window: this many pixels (of the finest axis) around the seed
-#: A window never grows past this many times the maximum size (a leak otherwise).
-_WINDOW_FACTOR = 16
 
 
 @dataclass(frozen=True)
@@ -169,7 +167,7 @@ class ClickSegmenter:
         ``adaptive``: how many spreads below the region's mean still belong.
     max_size : int, optional
         The largest object in pixels; a larger region is a leak (stopped and
-        reported). Default: 5 % of the image, at least 1000 pixels.
+        reported). Default: 5 % of the image, at least 10,000 pixels.
     fill_holes : bool
         Fill the holes of each region.
     smooth : float
@@ -186,7 +184,7 @@ class ClickSegmenter:
         spacing: float | Sequence[float] | None = None,
         sigma: float = 1.0,
         polarity: Polarity = "auto",
-        level: float = 0.35,
+        level: float = 0.45,
         k: float = 2.5,
         max_size: int | None = None,
         fill_holes: bool = True,
@@ -212,7 +210,7 @@ class ClickSegmenter:
         self.sigma = float(sigma)
         self.opts = RuleOptions(level=float(level), k=float(k),
                                  auto_competitors=float(auto_competitors))
-        self.max_size = (max(1000, int(0.05 * self.image.size)) if max_size is None
+        self.max_size = (max(10_000, int(0.05 * self.image.size)) if max_size is None
                          else int(max_size))
         self.fill_holes = bool(fill_holes)
         self.smooth = float(smooth)
@@ -263,7 +261,6 @@ class ClickSegmenter:
         ext = [max(h, b - a) for a, b, h in zip(lo, hi, self._half)]
         sl = self._window([a - e for a, e in zip(lo, ext)], [b + e for b, e in zip(hi, ext)])
         others = [s for oid, o in self.objects.items() if oid != object_id for s in o.seeds]
-        max_window = _WINDOW_FACTOR * self.max_size
         leaked, reason = False, ""
         while True:
             region = self._rule(sl, seed, bright, others, init)
@@ -274,20 +271,17 @@ class ClickSegmenter:
                           f"and was stopped; click nearer the object's centre, use rule='edge' "
                           f"or raise level")
                 break
-            if not _touches_open_border(region, sl, shape):
-                break
+            # The window grows with the object: it must hold the region and as much
+            # again on each side, so that its low percentile is the local background.
             box = ndi.find_objects(region.astype(np.uint8))[0]
             rlo = [s.start + b.start for s, b in zip(sl, box)]
             rhi = [s.start + b.stop for s, b in zip(sl, box)]
             ext = [max(h, b - a) for a, b, h in zip(rlo, rhi, self._half)]
+            if size <= 1:  # no contrast in this window yet: look further
+                ext = [2 * (s.stop - s.start) for s in sl]
             new = self._window([min(s.start, a - e) for s, a, e in zip(sl, rlo, ext)],
                                [max(s.stop, b + e) for s, b, e in zip(sl, rhi, ext)])
-            if new == sl:  # the window is the whole image
-                break
-            if math.prod(s.stop - s.start for s in new) > max_window:
-                leaked = True
-                reason = (f"the region leaked: its window passed {max_window} pixels; "
-                          "click nearer the object's centre or use rule='edge'")
+            if new == sl:  # the window holds the object and its surroundings
                 break
             sl = new
         if not leaked:

@@ -43,7 +43,7 @@ RULES: tuple[str, ...] = ("contrast", "adaptive", "edge")
 class RuleOptions:
     """The options of all rules (validated by the caller)."""
 
-    level: float = 0.35  # contrast: fraction of the way from background to object
+    level: float = 0.45  # contrast: fraction of the way from background to object
     background_percentile: float = 10.0  # contrast, edge: the local background
     object_percentile: float = 95.0  # contrast, edge: the object's bright value
     k: float = 2.5  # adaptive: spreads below the mean that still belong
@@ -112,9 +112,12 @@ def adaptive_region(
     """The ``adaptive`` (confidence connected) rule."""
     region = _start(win, seed, init)
     refine = init is not None and init.any()
+    # A floor on the spread: on a flat object (std 0) float rounding would stop growth.
+    lo_pct, hi_pct = np.percentile(win, (1, 99))
+    floor = 0.02 * float(hi_pct - lo_pct)
     for _ in range(max(1, opts.iterations)):
         vals = win[region]
-        lo = float(vals.mean()) - opts.k * float(vals.std())
+        lo = float(vals.mean()) - opts.k * max(float(vals.std()), floor)
         cand = win >= lo
         new = components_touching(cand, init) if refine else seed_component(cand, seed)
         if np.array_equal(new, region):
