@@ -191,7 +191,7 @@ class ClickSegmenter:
         smooth: float = 1.0,
         split: Literal["none", "shape", "intensity"] = "none",
         split_h: float = 0.2,
-        auto_competitors: float = 0.0,
+        auto_competitors: float = 1.0,
     ) -> None:
         _check_options(rule, polarity, sigma, level, k, max_size, smooth)
         self.image = _check_image(image)
@@ -270,6 +270,9 @@ class ClickSegmenter:
                 reason = (f"the region leaked: it grew past max_size={self.max_size} pixels "
                           f"and was stopped; click nearer the object's centre, use rule='edge' "
                           f"or raise level")
+                # Show what was stopped, not the flood: the max_size pixels nearest the seed.
+                region = _nearest(region, tuple(c - s.start for c, s in zip(seed, sl)),
+                                  self.max_size)
                 break
             # The window grows with the object: it must hold the region and as much
             # again on each side, so that its low percentile is the local background.
@@ -421,6 +424,18 @@ class ClickSegmenter:
         return keep
 
 
+def _nearest(region: NDArray[np.bool_], seed: tuple[int, ...], n: int) -> NDArray[np.bool_]:
+    """The ``n`` pixels of ``region`` nearest ``seed`` (Euclidean, in pixels)."""
+    idx = np.flatnonzero(region)
+    if idx.size <= n:
+        return region
+    coords = np.unravel_index(idx, region.shape)
+    d2 = sum((c - s) ** 2 for c, s in zip(coords, seed))
+    out = np.zeros_like(region)
+    out.flat[idx[np.argpartition(d2, n - 1)[:n]]] = True
+    return out
+
+
 def _touches_open_border(region: NDArray[np.bool_], sl: tuple[slice, ...],
                          shape: tuple[int, ...]) -> bool:
     """Whether the region touches a side of the window that is not the image's side."""
@@ -548,7 +563,7 @@ def refine_region(image: ArrayLike, mask: ArrayLike, seed: Sequence[float] | Non
                          f"{base.shape}")
     work = base.copy()
     oid = int(work.max(initial=0)) + 1
-    work[m] = oid
+    work[m & (base == 0)] = oid  # other labels are respected, even under the mask
     seg = ClickSegmenter(image, labels=work, **options)
     res = seg.refine(oid, seed)
     return GrowResult(region=res.region & ~((work[res.bbox] != 0) & (work[res.bbox] != oid)),

@@ -27,6 +27,7 @@ The rules
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -48,8 +49,11 @@ class RuleOptions:
     object_percentile: float = 95.0  # contrast, edge: the object's bright value
     k: float = 2.5  # adaptive: spreads below the mean that still belong
     iterations: int = 4  # adaptive: re-estimates of mean and spread
-    background_level: float = 0.25  # edge: below this fraction -> background marker
-    auto_competitors: float = 0.0  # edge: peaks standing out by this fraction compete
+    background_level: float = 0.25  # (kept for callers; no longer used by the edge rule)
+    low_level: float = 0.25  # edge: pixels above this fraction (and the noise) may be object
+    band: float = 3.0  # edge: half-width (physical units) of the band the watershed decides
+    shape_h: float = 0.2  # edge: h of the shape peaks that split touching objects
+    auto_competitors: float = 1.0  # edge: blobs farther than this many radii compete (0: off)
 
 
 def seed_component(cand: NDArray[np.bool_], seed: tuple[int, ...]) -> NDArray[np.bool_]:
@@ -112,14 +116,21 @@ def adaptive_region(
     """The ``adaptive`` (confidence connected) rule."""
     region = _start(win, seed, init)
     refine = init is not None and init.any()
-    # A floor on the spread: on a flat object (std 0) float rounding would stop growth.
-    lo_pct, hi_pct = np.percentile(win, (1, 99))
-    floor = 0.02 * float(hi_pct - lo_pct)
+    if refine and region[seed]:
+        # Refine: the statistics come from the part of the extent that was clicked,
+        # not from stray patches of background in it.
+        region = seed_component(region, seed)
+    start = region
+    bg = float(np.percentile(win, opts.background_percentile))
     for _ in range(max(1, opts.iterations)):
         vals = win[region]
-        lo = float(vals.mean()) - opts.k * max(float(vals.std()), floor)
+        mean = float(vals.mean())
+        # A flat (or smoothed) object has a tiny spread: growth would stop inside its
+        # blurred edge. Its edge is at least half-way down to the local background
+        # (the half-maximum of a blurred step), so the threshold never sits above it.
+        lo = min(mean - opts.k * float(vals.std()), bg + 0.5 * (mean - bg))
         cand = win >= lo
-        new = components_touching(cand, init) if refine else seed_component(cand, seed)
+        new = components_touching(cand, start) if refine else seed_component(cand, seed)
         if np.array_equal(new, region):
             break
         region = new
@@ -138,29 +149,98 @@ def edge_region(
     _, bg, top = contrast_region(win, seed, opts, init)
     if top <= bg:
         return seed_only(win.shape, seed)
+    refine = init is not None and init.any()
     grad = gradient_magnitude(win, spacing)
+    # What may be object: clearly above the background (a fraction of the contrast, and
+    # the noise). Its own dim rim belongs to it, so the watershed on the gradient only
+    # decides a band around this extent: the background marker is what lies farther
+    # than ``band`` outside it, the object marker what lies deeper than ``band`` inside.
+    low = bg + max(opts.low_level * (top - bg), 3.0 * noise_sigma(win))
+    cand = win > low
+    obj = components_touching(cand, init) if refine else seed_component(cand, seed)
     markers = np.zeros(win.shape, dtype=np.int32)
-    markers[win <= bg + opts.background_level * (top - bg)] = 2
-    for k, c in enumerate(competitors):
-        markers[c] = 3 + k
-    if opts.auto_competitors > 0 and init is None:
-        # Bright peaks of other objects in the window compete as if clicked: a lone
-        # click does not swallow its touching neighbours.
-        nxt = 3 + len(competitors)
-        for peak in _other_peaks(win, seed, bg + opts.level * (top - bg),
-                                 opts.auto_competitors * (top - bg)):
-            if markers[peak] == 0:
-                markers[peak] = nxt
+    markers[ndi.distance_transform_edt(~obj, sampling=spacing) > opts.band] = 2
+    nxt = 3
+    # The rivals: the other clicked seeds and, for a lone click, the bright peaks of
+    # other objects (h-maxima) in the extent, as if they had been clicked.
+    rivals = list(competitors)
+    if not refine and opts.auto_competitors > 0 and obj.any():
+        rivals += _blob_peaks(win, seed, obj, spacing, opts.auto_competitors)
+    bright = win >= bg + 0.5 * (top - bg)
+
+    def alone(region: NDArray[np.bool_]) -> bool:  # holds the seed and no rival
+        return bool(region[seed]) and not any(region[c] for c in rivals)
+
+    def rival_alone(region: NDArray[np.bool_], c: tuple[int, ...]) -> bool:
+        return not region[seed] and sum(bool(region[o]) for o in rivals) == 1
+
+    if obj.any():
+        # Touching objects in the extent: split it at its shape's necks (h-maxima of
+        # the distance transform); the other parts compete as if clicked. The object's
+        # own parts (the seed's, or those of the confident core of the current extent
+        # when refining) are its marker where deeper than ``band``: its dim rim is in.
+        din = ndi.distance_transform_edt(obj, sampling=spacing)
+        depth = float(din[seed]) if obj[seed] else float(din.max())
+        parts = shape_parts(din, obj, max(1.0, opts.shape_h * depth))
+        deep = din > min(opts.band, 0.5 * depth)
+        if refine:
+            core = init & (win >= bg + 0.5 * (top - bg))
+            own_ids = set(np.unique(parts[core if core.any() else init]).tolist()) - {0}
+        else:
+            own_ids = {int(parts[seed])} - {0}
+        for p in np.unique(parts[deep]):
+            if p and p not in own_ids:
+                markers[deep & (parts == p)] = nxt
                 nxt += 1
-    if init is not None and init.any():
+        own = np.isin(parts, list(own_ids))
+        if own_ids and not any(own[c] for c in rivals):
+            markers[deep & own] = 1
+    # Each seed's bright core (above half the contrast) is its marker, unless it
+    # holds another seed: then the watershed on the gradient must split them.
+    # Markers are small balls (a third of the object's radius), not single pixels: a
+    # one-pixel marker on a noisy gradient is walled in by its neighbour's flood.
+    rad = max(1.0, float(ndi.distance_transform_edt(obj, sampling=spacing)[seed]) / 3) \
+        if obj.any() and not refine else 1.0
+    for c in rivals:
+        if bright[c]:
+            core = seed_component(bright, c)
+            if rival_alone(core, c):
+                markers[core & (markers != 1)] = nxt
+        markers[_ball(win.shape, c, rad, spacing) & obj & (markers != 1)] = nxt
+        markers[c] = nxt
+        nxt += 1
+    if not refine and bright[seed]:
+        core = seed_component(bright, seed)
+        if alone(core):
+            markers[core] = 1
+    if not refine:
+        markers[_ball(win.shape, seed, rad, spacing) & obj] = 1
+    if refine:
         # Refine: the confidently bright part of the current extent is the object.
         core = init & (win >= bg + 0.5 * (top - bg))
         markers[core if core.any() else init] = 1
     else:
-        markers[_start(win, seed, None) & (win > bg + opts.background_level * (top - bg))] = 1
+        markers[_start(win, seed, None) & (win > low)] = 1
         markers[seed] = 1
     ws = watershed(grad, markers)
-    return seed_component(ws == 1, seed) if init is None else ws == 1
+    return seed_component(ws == 1, seed) if not refine else ws == 1
+
+
+def noise_sigma(win: NDArray[np.floating]) -> float:
+    """A robust estimate of the noise's standard deviation (MAD of neighbour differences)."""
+    diffs = [np.diff(win, axis=a).ravel() for a in range(win.ndim) if win.shape[a] > 1]
+    if not diffs:
+        return 0.0
+    d = np.concatenate(diffs)
+    return float(1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2.0))
+
+
+def shape_parts(din: NDArray[np.floating], mask: NDArray[np.bool_], h: float) -> NDArray:
+    """Label the parts of ``mask`` separated by necks: basins of its distance transform."""
+    from skimage.morphology import h_maxima
+
+    peaks, _ = ndi.label(h_maxima(din, h).astype(bool) & mask)
+    return watershed(-din, peaks, mask=mask)
 
 
 def gradient_magnitude(win: NDArray[np.floating], spacing: tuple[float, ...]) -> NDArray:
@@ -238,3 +318,37 @@ def _other_peaks(win: NDArray[np.floating], seed: tuple[int, ...], floor: float,
             p = tuple(int(v[0]) for v in np.nonzero(lab == i))
         out.append(p)
     return out
+
+
+def _blob_peaks(win: NDArray[np.floating], seed: tuple[int, ...], obj: NDArray[np.bool_],
+                spacing: tuple[float, ...], scale: float) -> list[tuple[int, ...]]:
+    """The centres of the other blobs of the seed's size in ``obj`` (not the seed's own).
+
+    The object's radius ``r`` is the depth of the seed in ``obj`` (its distance to
+    the edge); each convex blob of ``obj`` has a peak of the distance transform,
+    and the peaks farther than ``scale * r`` from the seed are other objects.
+    """
+    from skimage.feature import peak_local_max
+
+    fine = min(spacing)
+    din = ndi.distance_transform_edt(obj, sampling=spacing)
+    r = float(din[seed])
+    if r < 2 * fine:
+        return []
+    # Peaks of the (lightly smoothed) distance transform at least half a radius apart:
+    # one per convex blob, so touching nuclei without a dark valley still compete.
+    land = ndi.gaussian_filter(din, 1.0)
+    peaks = peak_local_max(land, min_distance=max(1, int(round(0.5 * r / fine))),
+                           labels=obj.astype(np.int32), exclude_border=False)
+    # The seed's own blob: any peak within one radius of the seed.
+    near = scale * r
+    return [tuple(int(v) for v in p) for p in peaks
+            if math.dist([a * sp for a, sp in zip(p, spacing)],
+                         [a * sp for a, sp in zip(seed, spacing)]) > near]
+
+
+def _ball(shape: tuple[int, ...], centre: tuple[int, ...], radius: float,
+          spacing: tuple[float, ...]) -> NDArray[np.bool_]:
+    """A ball of ``radius`` (physical units) around ``centre``."""
+    grids = np.ogrid[tuple(slice(0, n) for n in shape)]
+    return sum(((g - c) * sp) ** 2 for g, c, sp in zip(grids, centre, spacing)) <= radius ** 2
