@@ -74,7 +74,8 @@ def components_touching(cand: NDArray[np.bool_], marker: NDArray[np.bool_]) -> N
     return np.isin(lab, ids) if ids.size else np.zeros_like(cand)
 
 
-def _start(win: NDArray, seed: tuple[int, ...], init: NDArray[np.bool_] | None) -> NDArray[np.bool_]:
+def _start(win: NDArray, seed: tuple[int, ...],
+           init: NDArray[np.bool_] | None) -> NDArray[np.bool_]:
     """The starting region: ``init`` (refine) or a 3-pixel ball around the seed."""
     if init is not None and init.any():
         return init
@@ -295,31 +296,6 @@ def split_touching(
     return seed_component(ws == own, seed) if own else region
 
 
-def _other_peaks(win: NDArray[np.floating], seed: tuple[int, ...], floor: float,
-                 h: float) -> list[tuple[int, ...]]:
-    """Regional peaks (h-maxima above ``floor``) other than the one the seed climbs to."""
-    from skimage.morphology import h_maxima
-
-    if h <= 0:
-        return []
-    peaks = h_maxima(win, h).astype(bool) & (win >= floor)
-    lab, n = ndi.label(peaks)
-    if n < 2:
-        return []
-    basins = watershed(-win, lab, mask=win >= floor)
-    own = basins[seed]
-    cents = ndi.center_of_mass(peaks, lab, range(1, n + 1))
-    out = []
-    for i, c in enumerate(cents, start=1):
-        if i == own:
-            continue
-        p = tuple(int(round(v)) for v in c)
-        if lab[p] != i:  # a curved plateau: take one of its pixels instead
-            p = tuple(int(v[0]) for v in np.nonzero(lab == i))
-        out.append(p)
-    return out
-
-
 def _blob_peaks(win: NDArray[np.floating], seed: tuple[int, ...], obj: NDArray[np.bool_],
                 spacing: tuple[float, ...], scale: float) -> list[tuple[int, ...]]:
     """The centres of the other blobs of the seed's size in ``obj`` (not the seed's own).
@@ -340,7 +316,7 @@ def _blob_peaks(win: NDArray[np.floating], seed: tuple[int, ...], obj: NDArray[n
     land = ndi.gaussian_filter(din, 1.0)
     peaks = peak_local_max(land, min_distance=max(1, int(round(0.5 * r / fine))),
                            labels=obj.astype(np.int32), exclude_border=False)
-    # The seed's own blob: any peak within one radius of the seed.
+    # The seed's own blob: the peaks within ``scale`` radii of the seed.
     near = scale * r
     return [tuple(int(v) for v in p) for p in peaks
             if math.dist([a * sp for a, sp in zip(p, spacing)],
