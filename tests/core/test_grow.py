@@ -267,3 +267,35 @@ def test_real_nuclei_one_click_each():
     # Measured 86 % and 0.82 (benchmarks/bench_click_quality.py); today's flood: 65 %, 0.59.
     assert (ious >= 0.5).mean() >= 0.8
     assert np.median(ious) >= 0.78
+
+
+def test_lone_click_does_not_swallow_a_touching_neighbour():
+    # Two equally bright nuclei overlapping along a wide, shallow neck (no dark
+    # valley, the distance transform dips by only 18 %): a lone click must still
+    # stop near the contact line (the neighbour's distance-transform peak competes),
+    # as real touching nuclei need.
+    img = np.full((80, 110), 10.0)
+    a, b = disk(img.shape, (40, 35), 16), disk(img.shape, (40, 53), 16)
+    img[a | b] = 150.0
+    img += np.random.default_rng(1).normal(0, 3, img.shape)
+    own = (a | b) & (np.arange(110) < 44)  # the half on the click's side of the contact
+    res = grow_region(img, (40, 35))
+    m = res.mask()
+    assert not res.leaked
+    assert iou(m, own) > 0.8
+    assert (m & b & ~a).sum() < 0.1 * (b & ~a).sum()
+
+
+def test_auto_sigma_smooths_more_where_the_image_is_noisier():
+    rng = np.random.default_rng(0)
+    img = np.full((100, 100), 20.0)
+    img[disk(img.shape, (50, 50), 12)] = 120.0
+    clean = ClickSegmenter(img + rng.normal(0, 2, img.shape))
+    clean.add_object((50, 50))
+    noisy = ClickSegmenter(img + rng.normal(0, 20, img.shape))
+    noisy.add_object((50, 50))
+    assert clean.sigma == 1.0
+    assert noisy.sigma > 1.5
+    fixed = ClickSegmenter(img, sigma=0.5)
+    fixed.add_object((50, 50))
+    assert fixed.sigma == 0.5
