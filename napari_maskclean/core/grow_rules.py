@@ -20,9 +20,15 @@ The rules
     region's mean and spread are re-estimated as it grows, and it grows over
     pixels no darker than ``mean - k * spread``.
 ``edge``
-    A seeded watershed on the gradient magnitude, with the seed, the other
-    objects' seeds and the local background as competing markers: the region
-    stops at the strongest edge between the seed and the background.
+    A seeded watershed on the gradient magnitude that decides only a band around
+    the object's extent (the pixels clearly above the local background, a quarter
+    of the contrast and the noise): deeper than ``band`` inside it is object, farther
+    than ``band`` outside it is background, so a dim rim stays with its bright core
+    while the boundary sits on the strongest edge. Competing markers: the other
+    objects' seeds and, for a lone click, the other blobs of the extent (peaks of
+    its distance transform farther than one radius from the seed, and the parts
+    beyond its necks), so touching nuclei are cut at their contact even when
+    only one of them is clicked.
 """
 
 from __future__ import annotations
@@ -126,16 +132,22 @@ def adaptive_region(
     for _ in range(max(1, opts.iterations)):
         vals = win[region]
         mean = float(vals.mean())
-        # A flat (or smoothed) object has a tiny spread: growth would stop inside its
-        # blurred edge. Its edge is at least half-way down to the local background
-        # (the half-maximum of a blurred step), so the threshold never sits above it.
-        lo = min(mean - opts.k * float(vals.std()), bg + 0.5 * (mean - bg))
+        # A flat object has a tiny spread (float rounding would stop its growth): a
+        # floor of a tenth of the contrast to the local background; real objects'
+        # spreads are larger.
+        spread = max(float(vals.std()), 0.1 * (mean - bg))
+        lo = mean - opts.k * spread
         cand = win >= lo
         new = components_touching(cand, start) if refine else seed_component(cand, seed)
         if np.array_equal(new, region):
             break
         region = new
-    return region
+    # The smoothing blurs the object's edge: take in the blurred rim down to half-way
+    # to the background, within two pixels of the region (a floor on the spread that
+    # high would flood real objects' neighbours).
+    mean = float(win[region].mean())
+    rim = ndi.binary_dilation(region, iterations=2) & (win >= bg + 0.5 * (mean - bg))
+    return region | rim
 
 
 def edge_region(
