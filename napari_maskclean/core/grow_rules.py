@@ -21,7 +21,7 @@ The rules
     pixels no darker than ``mean - k * spread``.
 ``edge``
     A seeded watershed on the gradient magnitude that decides only a band around
-    the object's extent (the pixels clearly above the local background, a quarter
+    the object's extent (the pixels clearly above the local background, 30 %
     of the contrast and the noise): deeper than ``band`` inside it is object, farther
     than ``band`` outside it is background, so a dim rim stays with its bright core
     while the boundary sits on the strongest edge. Competing markers: the other
@@ -56,7 +56,7 @@ class RuleOptions:
     k: float = 2.5  # adaptive: spreads below the mean that still belong
     iterations: int = 4  # adaptive: re-estimates of mean and spread
     background_level: float = 0.25  # (kept for callers; no longer used by the edge rule)
-    low_level: float = 0.25  # edge: pixels above this fraction (and the noise) may be object
+    low_level: float = 0.3  # edge: pixels above this fraction (and the noise) may be object
     band: float = 3.0  # edge: half-width (physical units) of the band the watershed decides
     shape_h: float = 0.2  # edge: h of the shape peaks that split touching objects
     auto_competitors: float = 1.0  # edge: blobs farther than this many radii compete (0: off)

@@ -22,8 +22,8 @@ def disk(shape, centre, radius):
     return sum((g - c) ** 2 for g, c in zip(grids, centre)) <= radius**2
 
 
-def core_rim_disk(shape=(80, 80), centre=(40, 40), rim=60.0):
-    """A nucleus with a bright core (200) and a dim rim (60) on background 10."""
+def core_rim_disk(shape=(80, 80), centre=(40, 40), rim=80.0):
+    """A nucleus with a bright core (200) and a dim rim (80: 37 % of the contrast) on 10."""
     img = np.full(shape, 10.0)
     img[disk(shape, centre, 14)] = rim
     img[disk(shape, centre, 6)] = 200
@@ -38,7 +38,7 @@ def iou(a, b):
 def test_bright_core_and_dim_rim_are_one_object(rule):
     # The contrast rule keeps a rim brighter than its level (0.45 of the way from
     # background to core); the edge rule keeps a rim that stands out from the
-    # background by more than a quarter of the core's contrast (here 37 %), even
+    # background by more than 30 % of the core's contrast (here 37 %), even
     # though the core's edge is the stronger one.
     img, truth = core_rim_disk(rim=140.0 if rule == "contrast" else 80.0)
     res = grow_region(img, (40, 40), rule=rule)
