@@ -178,6 +178,17 @@ class ClickSegmenter:
     smooth : float
         Smooth each region's boundary (Gaussian of this sigma in pixels, then
         threshold at 0.5); 0 turns it off.
+    split : {'none', 'shape', 'intensity'}
+        Cut the grown region at its necks ('shape') or dark valleys
+        ('intensity') and keep the seed's part (measured: not needed with
+        ``auto_competitors``; off by default).
+    split_h : float
+        ``split``: how much a peak must stand out (fraction of the highest).
+    auto_competitors : float
+        ``edge``: for a lone click, the other blobs of the object's extent (peaks
+        of its distance transform farther than this many object radii from the
+        click) compete as if clicked, so touching neighbours are not swallowed;
+        0 turns it off.
     """
 
     def __init__(
