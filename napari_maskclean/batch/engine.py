@@ -197,8 +197,12 @@ def _write_block(current, values, where, *, preserve_labels):
     return _recipe.write_region(current, values, where=where, preserve_labels=preserve_labels)
 
 
-def _store(ws: dict[str, da.Array], step: _recipe.Step, out: da.Array, shape) -> None:
-    """Write a step's output into its target, exactly as :func:`recipe._store` does."""
+def _store(ws: dict[str, da.Array], step: _recipe.Step, out: da.Array, shape,
+           narrow: set[str]) -> None:
+    """Write a step's output into its target, exactly as :func:`recipe._store` does.
+
+    ``narrow`` names the new targets held as uint8 instead of int32 (see below).
+    """
     region = step.region()
     if step.spec.output is OutputKind.IMAGE:
         if step.target in ws and region:
@@ -210,7 +214,17 @@ def _store(ws: dict[str, da.Array], step: _recipe.Step, out: da.Array, shape) ->
         return
     current = ws.get(step.target)
     if current is None:
-        current = da.zeros(shape, dtype=np.int32, chunks=out.chunks if not region else "auto")
+        # A new target is an int32 layer; while it holds one mask label, a byte is
+        # enough to compute with (4x less memory traffic); run_tiled casts back.
+        small = (step.spec.output is OutputKind.MASK and step.label_value is not None
+                 and 0 <= step.label_value <= 255)
+        current = da.zeros(shape, dtype=np.uint8 if small else np.int32,
+                           chunks=out.chunks if not region else "auto")
+        if small:
+            narrow.add(step.target)
+    elif step.target in narrow and not _fits_a_byte(step, out):
+        current = current.astype(np.int32)
+        narrow.discard(step.target)
     window = current[region] if region else current
     window = window.rechunk(out.chunks) if window.chunks != out.chunks else window
     if step.spec.output is OutputKind.MASK:
@@ -232,6 +246,13 @@ def _store(ws: dict[str, da.Array], step: _recipe.Step, out: da.Array, shape) ->
         ws[step.target] = current
     else:
         ws[step.target] = new
+
+
+def _fits_a_byte(step: _recipe.Step, out: da.Array) -> bool:
+    """Whether writing ``out`` keeps every value of a uint8-held target within 0..255."""
+    if step.spec.output is OutputKind.MASK:
+        return step.label_value is not None and 0 <= step.label_value <= 255
+    return out.dtype in (np.uint8, np.bool_)
 
 
 # ----------------------------------------------------------------------------- engine
@@ -272,6 +293,7 @@ def run_tiled(recipe: _recipe.Recipe, layers: Mapping[str, Any]) -> dict[str, da
     ws: dict[str, da.Array] = {
         k: v if isinstance(v, da.Array) else da.asarray(v) for k, v in layers.items()
     }
+    narrow: set[str] = set()
     for number, step in recipe.numbered_steps():
         if "seeds" in step.spec.roles:
             raise _refuse(number, step, "seeded region growing follows its seeds across the "
@@ -290,5 +312,7 @@ def run_tiled(recipe: _recipe.Recipe, layers: Mapping[str, Any]) -> dict[str, da
         out = _tiled_op(number, step, inputs)
         first = next(iter(step.inputs.values()))
         shape = ws[first].shape[:-1] if step.is_rgb_source() else ws[first].shape
-        _store(ws, step, out, shape)
+        _store(ws, step, out, shape, narrow)
+    for name in narrow:  # new targets are int32 layers, as in memory
+        ws[name] = ws[name].astype(np.int32)
     return ws
