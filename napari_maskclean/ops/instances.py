@@ -364,3 +364,183 @@ MASK_NMS = register(OpSpec(
     ),
     locality=_LOCALITY,
 ))
+
+
+# ------------------------------------------------------ instances held in label images
+# napari-free helpers of the Instances dock: instances are labels of one or more
+# 2D label images ("depths": the layers of one COCO image, or the planes of a stack).
+def instances_of_labels(
+    depths: Sequence[NDArray[np.integer]],
+    *,
+    scores: dict[int, float] | None = None,
+    categories: dict[int, Any] | None = None,
+    crowd: dict[int, bool] | None = None,
+) -> tuple[Any, NDArray[np.int64]]:
+    """The instances of label images as a CocoImage, and the label of each.
+
+    A label found in several depths is one instance (the union). ``scores``,
+    ``categories`` and ``crowd`` map labels to their values (missing: None / 1 /
+    False).
+    """
+    from ..core import rle as _rle
+    from ..core.instances import labels_to_instances
+    from ..io_coco import CocoImage
+
+    if len(depths) == 0:
+        raise ValueError("no label image given")
+    shapes = {np.shape(d) for d in depths}
+    if len(shapes) != 1 or len(next(iter(shapes))) != 2:
+        raise ValueError(
+            f"the depth layers must be 2D label images of one size, got shapes "
+            f"{sorted(shapes)}; pick the depth layers of one image"
+        )
+    found: dict[int, dict[str, Any]] = {}
+    for arr in depths:
+        rles, labels = labels_to_instances(np.asarray(arr), as_rle=True)
+        for rle, v in zip(rles, labels.tolist()):
+            if v in found:
+                rle = _rle.rle_encode(_rle.rle_decode(found[v]) | _rle.rle_decode(rle))
+            found[v] = rle
+    h, w = next(iter(shapes))
+    im = CocoImage(0, "(label layers)", int(h), int(w))
+    labels = np.array(sorted(found), np.int64)
+    for v in labels.tolist():
+        im.rles.append(found[v])
+        s = None if scores is None else scores.get(v)
+        im.scores.append(None if s is None or not np.isfinite(s) else float(s))
+        im.category_ids.append(1 if categories is None else categories.get(v, 1))
+        im.iscrowd.append(bool(crowd.get(v, False)) if crowd else False)
+        im.ann_ids.append(v)
+        im.polygons.append(None)
+        im.extra.append({})
+    return im, labels
+
+
+def merged_depths(
+    depths: Sequence[NDArray[np.integer]], groups: Sequence[tuple[int, Sequence[int]]]
+) -> tuple[list[NDArray[np.integer]], int]:
+    """Label images with each group merged into its keeper's label.
+
+    Parameters
+    ----------
+    depths : list of (H, W) label arrays
+        Not modified.
+    groups : list of (keeper label, member labels)
+        Members (other than the keeper) are removed; the keeper becomes the union
+        of the group, in the first depth where the union overlaps no other
+        instance (its own depth first).
+
+    Returns
+    -------
+    new_depths : list of arrays
+        New arrays (the inputs where nothing changes).
+    conflicts : int
+        Pixels of unions that overlap other instances in every depth and were
+        left to those (0 unless a union collides in all depths).
+    """
+    out = [np.asarray(d) for d in depths]
+    copied = [False] * len(out)
+
+    def writable(i: int) -> NDArray:
+        if not copied[i]:
+            out[i] = out[i].copy()
+            copied[i] = True
+        return out[i]
+
+    conflicts = 0
+    for keeper, members in groups:
+        union = np.zeros(out[0].shape, bool)
+        home = None
+        for i, d in enumerate(out):
+            where = np.isin(d, list(members) + [keeper])
+            if where.any():
+                union |= where
+                if home is None and (d == keeper).any():
+                    home = i
+                writable(i)[where] = 0
+        if home is None:
+            continue
+        order = [home] + [i for i in range(len(out)) if i != home]
+        target = next((i for i in order if not out[i][union].any()), None)
+        if target is None:
+            target = home
+            free = union & (out[home] == 0)
+            conflicts += int(union.sum() - free.sum())
+            union = free
+        writable(target)[union] = keeper
+    return out, conflicts
+
+
+@dataclasses.dataclass
+class LabelGroups:
+    """Redundant groups among the instances of label images (the Instances dock's result)."""
+
+    image: Any  #: the instances (CocoImage; ``ann_ids`` are their labels)
+    labels: NDArray[np.int64]  #: the label of each instance
+    groups: list[Group]  #: indices into ``labels``
+    shape: tuple[int, int]
+
+    def label_groups(self) -> list[tuple[int, list[int]]]:
+        """(keeper label, member labels) of every group."""
+        return [(int(self.labels[g.keeper]), [int(v) for v in self.labels[g.members]])
+                for g in self.groups]
+
+    def union(self, k: int) -> NDArray[np.bool_]:
+        """The union of group ``k``'s masks."""
+        from ..core import rle as _rle
+
+        out = np.zeros(self.shape, bool)
+        for m in self.groups[k].members:
+            out |= _rle.rle_decode(self.image.rles[int(m)])
+        return out
+
+    def preview(self) -> NDArray[np.int64]:
+        """Each group's union painted with its keeper's label (0 elsewhere)."""
+        out = np.zeros(self.shape, np.int64)
+        for k, (keeper, _) in enumerate(self.label_groups()):
+            out[self.union(k)] = keeper
+        return out
+
+
+def find_label_groups(
+    depths: Sequence[NDArray[np.integer]],
+    info: dict[str, dict[int, Any]] | None = None,
+    *,
+    threshold: float = 0.8,
+    metric: Literal["iou", "ios"] = "iou",
+    mode: Literal["union", "best", "largest"] = "union",
+    grouping: Literal["connected", "greedy"] = "connected",
+    per_category: bool = False,
+) -> LabelGroups:
+    """The redundant groups of the instances held in label images (see :func:`instance_groups`).
+
+    ``info`` maps ``"scores"``, ``"categories"``, ``"crowd"`` to ``{label: value}``.
+    """
+    info = info or {}
+    im, labels = instances_of_labels(
+        depths, scores=info.get("scores"), categories=info.get("categories"),
+        crowd=info.get("crowd"),
+    )
+    groups = instance_groups(
+        im, threshold=threshold, metric=metric, mode=mode, grouping=grouping,
+        per_category=per_category,
+    )
+    return LabelGroups(im, labels, groups, (im.height, im.width))
+
+
+def nms_label_groups(
+    depths: Sequence[NDArray[np.integer]],
+    info: dict[str, dict[int, Any]] | None = None,
+    *,
+    threshold: float = 0.5,
+    metric: Literal["iou", "ios"] = "iou",
+    per_category: bool = True,
+) -> list[int]:
+    """Labels that mask NMS suppresses among the instances of label images."""
+    info = info or {}
+    im, labels = instances_of_labels(
+        depths, scores=info.get("scores"), categories=info.get("categories"),
+        crowd=info.get("crowd"),
+    )
+    kept = nms_instances(im, threshold=threshold, metric=metric, per_category=per_category)
+    return sorted(set(labels.tolist()) - set(kept.ann_ids))
