@@ -190,3 +190,105 @@ def test_write_coco_is_atomic_and_no_clobber(tmp_path):
     write_coco(p, read_coco(d))
     with pytest.raises(FileExistsError):
         write_coco(p, read_coco(d))
+
+
+# ------------------------------------------------ instances held in label images (the dock)
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from napari_maskclean import _coco_reader  # noqa: E402
+from napari_maskclean.ops.instances import (  # noqa: E402
+    find_label_groups,
+    instances_of_labels,
+    merged_depths,
+    nms_label_groups,
+)
+
+
+def test_instances_of_labels_and_bad_depths():
+    d0 = np.zeros((4, 5), np.uint8)
+    d1 = np.zeros((4, 5), np.uint8)
+    d0[0, :2] = 3
+    d1[1, :2] = 3  # label 3 in two depths: one instance
+    d1[2:, 2:] = 7
+    im, labels = instances_of_labels([d0, d1], scores={7: 0.5}, categories={3: 2})
+    assert labels.tolist() == [3, 7] and im.scores == [None, 0.5]
+    assert im.category_ids == [2, 1]
+    np.testing.assert_array_equal(rle_decode(im.rles[0]), (d0 == 3) | (d1 == 3))
+    with pytest.raises(ValueError, match="2D label images of one size"):
+        instances_of_labels([d0, np.zeros((4, 6), np.uint8)])
+    with pytest.raises(ValueError, match="no label image"):
+        instances_of_labels([])
+
+
+def test_merged_depths_moves_a_union_that_collides():
+    d0 = np.zeros((6, 6), np.uint8)
+    d1 = np.zeros((6, 6), np.uint8)
+    d0[:3, :3] = 1  # keeper
+    d0[3:, 3:] = 9  # another instance, where the union must not go
+    d1[:4, :4] = 2  # member: its union with 1 hits 9 at (3, 3)
+    new, conflicts = merged_depths([d0, d1], [(1, [1, 2])])
+    assert conflicts == 0
+    assert (new[0] == 9).sum() == 9 and not (new[0] == 1).any()  # moved to depth 1
+    np.testing.assert_array_equal(new[1] == 1, (d0 == 1) | (d1 == 2))
+    assert (d1 == 2).any()  # inputs unchanged
+    # a union that collides in every depth stays home, minus the pixels of the others
+    d0 = np.zeros((6, 6), np.uint8)
+    d1 = np.zeros((6, 6), np.uint8)
+    d0[:3, :3] = 1
+    d0[3, 0] = 1
+    d0[3, 3] = 9
+    d1[:4, :4] = 2
+    d1[3, 0] = 8
+    new, conflicts = merged_depths([d0, d1], [(1, [1, 2])])
+    assert conflicts == 1
+    expected = np.zeros((6, 6), bool)
+    expected[:4, :4] = True
+    expected[3, 3] = False
+    np.testing.assert_array_equal(new[0] == 1, expected)
+    assert new[0][3, 3] == 9 and new[1][3, 0] == 8 and not (new[1] == 2).any()
+
+
+def test_nms_label_groups():
+    d0 = np.zeros((6, 6), np.uint8)
+    d1 = np.zeros((6, 6), np.uint8)
+    d0[:4, :4] = 1
+    d1[:4, :3] = 2
+    assert nms_label_groups([d0, d1], {"scores": {1: 0.2, 2: 0.9}}, threshold=0.5) == [1]
+    with pytest.raises(ValueError, match="no scores"):
+        nms_label_groups([d0, d1], {}, threshold=0.5)
+
+
+boxes = st.lists(
+    st.tuples(st.integers(0, 15), st.integers(0, 15), st.integers(2, 10), st.integers(2, 10),
+              st.floats(0.01, 1.0)),
+    min_size=1, max_size=8,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(boxes, st.sampled_from(["iou", "ios"]), st.sampled_from([0.3, 0.6, 0.9]))
+def test_dock_merge_equals_the_registered_op(spec, metric, threshold):
+    """Reader layers -> groups -> merged depths -> writer == merge_instances on the file."""
+    anns = []
+    for k, (y, x, h, w, s) in enumerate(spec):
+        m = np.zeros((24, 24), bool)
+        m[y:y + h, x:x + w] = True
+        anns.append({"id": k + 1, "image_id": 1, "category_id": 1, "iscrowd": 0,
+                     "score": s, "segmentation": rle_encode(m)})
+    d = {"images": [{"id": 1, "file_name": "i.png", "height": 24, "width": 24}],
+         "categories": [{"id": 1, "name": "x"}], "annotations": anns}
+    data = read_coco(d)
+    layers = _coco_reader.coco_layer_data(data, data.images[0])
+    depths = [a for a, _, _ in layers]
+    scores = {k + 1: a["score"] for k, a in enumerate(anns)}
+    found = find_label_groups(depths, {"scores": scores}, threshold=threshold, metric=metric)
+    new, conflicts = merged_depths(depths, found.label_groups())
+    got = coco_to_dict(_coco_reader.layers_to_coco(
+        [(a, kw) for a, (_, kw, _) in zip(new, layers)]))
+    expected = coco_to_dict(merge_instances(data, threshold=threshold, metric=metric))
+    if conflicts == 0:
+        assert got == expected
+    else:  # a union collided in every depth: the merge lost those pixels (reported)
+        assert [a["id"] for a in got["annotations"]] == \
+            [a["id"] for a in expected["annotations"]]
