@@ -86,6 +86,11 @@ class InstancesWidget(LiveWidget):
             tooltip="A Labels layer of instances: one depth layer of a COCO image (all its "
             "depth layers are used), a 2D label image or a (depth, y, x) stack.")
         self.layers_note = Label(value="")
+        self.coco_image = ComboBox(label="COCO image", choices=self._image_choices,
+                                   tooltip="The images of the chosen layer's COCO file; "
+                                   "'Open image' opens one (its depth layers).")
+        self.open_image_button = PushButton(text="Open image")
+        self.open_image_button.clicked.connect(lambda *_: self.open_image(self.coco_image.value))
         self.metric = ComboBox(label="metric", choices=[m.value for m in InstanceMetric],
                                value="iou", tooltip="iou: intersection over union; ios: "
                                "intersection over the smaller (one inside another).")
@@ -121,7 +126,8 @@ class InstancesWidget(LiveWidget):
         self.nms_button.clicked.connect(self.run_nms)
         self.export_button.clicked.connect(self._export_clicked)
         self.commit_button = self.merge_all_button  # the base class enables it with a result
-        self.extend([self.instances, self.layers_note, self.metric, self.threshold,
+        self.extend([self.instances, self.layers_note, self.coco_image,
+                     self.open_image_button, self.metric, self.threshold,
                      self.mode, self.grouping, self.per_category])
         self.native.layout().addWidget(self.table)
         self.extend([self.merge_all_button, self.merge_selected_button, self.nms_button,
@@ -129,13 +135,57 @@ class InstancesWidget(LiveWidget):
         self.watch_parameters([self.instances, self.metric, self.threshold, self.mode,
                                self.grouping, self.per_category])
         self.instances.changed.connect(self._rewatch_sources)
+        self.instances.changed.connect(self._image_picker)
         self._selection: list[int] | None = None  # groups to merge (None: all)
         self._linked: list[tuple[Labels, tuple | None]] = []  # layers of the last write
         self._linked_undone = False
         self.reset_choices()
         prefer_visible_layer(self.instances, viewer)
         self._rewatch_sources()
+        self._image_picker()
         self.request()
+
+    # ---- COCO files with several images -------------------------------------------------
+    def _image_choices(self, _widget=None) -> list[tuple[str, Any]]:
+        layer = getattr(self, "instances", None)
+        coco = _coco(layer.value) if layer is not None and layer.value is not None else None
+        if coco is None:
+            return []
+        return [(im.file_name or str(im.id), im.id) for im in coco["data"].images]
+
+    def _image_picker(self, *_args) -> None:
+        self.coco_image.reset_choices()
+        several = len(self.coco_image.choices) > 1
+        self.coco_image.visible = several
+        self.open_image_button.visible = several
+        layer = self.instances.value
+        coco = _coco(layer) if layer is not None else None
+        if several and coco is not None:
+            self.coco_image.value = coco["image_id"]
+
+    def open_image(self, image_id: Any) -> list[Labels]:
+        """Open (or show) the depth layers of another image of the chosen layer's COCO file."""
+        from .._coco_reader import coco_layer_data
+
+        layer = self.instances.value
+        coco = _coco(layer) if layer is not None else None
+        if coco is None:
+            show_warning(f"{self.title}: choose a layer opened from a COCO file first.")
+            return []
+        data = coco["data"]
+        mine = [lay for lay in self.viewer.layers if isinstance(lay, Labels)
+                and (c := _coco(lay)) is not None and c["data"] is data]
+        for lay in mine:  # one image at a time: they share the same pixels
+            lay.visible = _coco(lay)["image_id"] == image_id
+        opened = [lay for lay in mine if _coco(lay)["image_id"] == image_id]
+        if not opened:
+            im = data.image(image_id)
+            for arr, kwargs, _kind in coco_layer_data(data, im, source=coco.get("source", "")):
+                opened.append(self.viewer.add_labels(arr, **kwargs))
+        opened.sort(key=lambda lay: _coco(lay)["depth"])
+        self.reset_choices()
+        self.instances.value = opened[0]
+        return opened
 
     # ---- inputs ------------------------------------------------------------------------
     def instance_layers(self) -> list[Labels]:

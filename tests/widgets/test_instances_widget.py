@@ -218,3 +218,29 @@ def test_reader_notifies_unknown_ids_without_crashing(make_napari_viewer, tmp_pa
     a2 = next(a for a in back["annotations"] if a["id"] == 101)
     assert a2["segmentation"] == d["annotations"][1]["segmentation"]  # verbatim
     np.testing.assert_array_equal(rle_decode(a2["segmentation"]), MASKS["a2"])
+
+
+def test_open_another_image_of_the_file(make_napari_viewer, qtbot, tmp_path, monkeypatch):
+    monkeypatch.setattr(_coco_reader, "_notify", lambda msg: None)
+    viewer = make_napari_viewer()
+    path, d = coco_file(tmp_path)
+    d["images"].append({"id": 2, "file_name": "other.png", "height": H, "width": W})
+    d["annotations"].append({"id": 900, "image_id": 2, "category_id": 1, "iscrowd": 0,
+                             "score": 0.5, "segmentation": rle_encode(MASKS["c"])})
+    path.write_text(json.dumps(d))
+    layers = open_coco(viewer, path)
+    w = dock(viewer)
+    w.instances.value = layers[0]
+    assert not w.coco_image.native.isHidden() and len(w.coco_image.choices) == 2
+    opened = w.open_image(2)
+    assert [lay.name for lay in opened] == ["other instances"]
+    assert w.instances.value.name == opened[0].name  # (the dock sees a proxy of the viewer)
+    assert not layers[0].visible, [(lay.name, lay.visible) for lay in viewer.layers]
+    assert [lay.name for lay in w.open_image(2)] == ["other instances"]
+    assert len(viewer.layers) == len(layers) + 1  # not opened twice
+    wait_for_result(qtbot, w)
+    # the file is written back whole from the layers of both images
+    out = tmp_path / "both.json"
+    viewer.layers.selection = set(layers) | set(opened)
+    viewer.layers.save(str(out), selected=True, plugin="napari-maskclean")
+    assert json.loads(out.read_text()) == coco_to_dict(read_coco(d))
