@@ -64,6 +64,7 @@ if TYPE_CHECKING:
 
     from ..recipe import Step
 
+_FORMATS = {"as read": "auto", "RLE": "rle", "polygons": "polygons"}
 _COLUMNS = ["group", "labels (keeper first)", "overlap", "areas", "scores", "categories"]
 
 
@@ -121,6 +122,11 @@ class InstancesWidget(LiveWidget):
         self.merge_selected_button = PushButton(text="Merge selected")
         self.nms_button = PushButton(text="NMS by score")
         self.export_button = PushButton(text="Export COCO JSON…")
+        self.export_format = ComboBox(label="export as", choices=list(_FORMATS),
+                                      value="as read", tooltip="Segmentations in the export: "
+                                      "as read (unchanged polygons stay polygons, the rest "
+                                      "RLE), all RLE, or all polygons (objects with holes "
+                                      "stay RLE: COCO polygons cannot hold holes).")
         self.merge_all_button.clicked.connect(self.merge_all)
         self.merge_selected_button.clicked.connect(self.merge_selected)
         self.nms_button.clicked.connect(self.run_nms)
@@ -131,7 +137,7 @@ class InstancesWidget(LiveWidget):
                      self.mode, self.grouping, self.per_category])
         self.native.layout().addWidget(self.table)
         self.extend([self.merge_all_button, self.merge_selected_button, self.nms_button,
-                     self.export_button, self.status])
+                     self.export_format, self.export_button, self.status])
         self.watch_parameters([self.instances, self.metric, self.threshold, self.mode,
                                self.grouping, self.per_category])
         self.instances.changed.connect(self._rewatch_sources)
@@ -516,7 +522,8 @@ class InstancesWidget(LiveWidget):
             data = layers_to_coco([(np.asarray(lay.data), {"name": lay.name,
                                                            "metadata": lay.metadata})
                                    for lay in layers])
-            out = write_coco(path, data, overwrite=overwrite)
+            out = write_coco(path, data, overwrite=overwrite,
+                             segmentation=_FORMATS[self.export_format.value])
         except (InputError, ValueError, OSError) as err:
             self._report_error(err, drop_preview=False)
             return None

@@ -244,3 +244,31 @@ def test_open_another_image_of_the_file(make_napari_viewer, qtbot, tmp_path, mon
     viewer.layers.selection = set(layers) | set(opened)
     viewer.layers.save(str(out), selected=True, plugin="napari-maskclean")
     assert json.loads(out.read_text()) == coco_to_dict(read_coco(d))
+
+
+def test_export_formats_and_crowd_regions(make_napari_viewer, qtbot, tmp_path):
+    viewer = make_napari_viewer()
+    path, d = coco_file(tmp_path)
+    d["annotations"][1]["iscrowd"] = 1  # a2: a crowd region is never merged
+    path.write_text(json.dumps(d))
+    layers = open_coco(viewer, path)
+    w = dock(viewer)
+    w.instances.value = layers[0]
+    res = wait_for_result(qtbot, w)
+    assert res.value.label_groups()[0] == (1, [1, 3])
+    w.export_format.value = "polygons"
+    out = json.loads(open(w.export(tmp_path / "poly.json")).read())
+    assert all(isinstance(a["segmentation"], list) for a in out["annotations"])
+    w.export_format.value = "RLE"
+    out = json.loads(open(w.export(tmp_path / "rle.json")).read())
+    assert out == coco_to_dict(read_coco(d), segmentation="rle")
+
+
+def test_malformed_file_gives_a_clear_error(make_napari_viewer, tmp_path):
+    viewer = make_napari_viewer()
+    path, d = coco_file(tmp_path)
+    d["annotations"][2]["segmentation"] = [[1, 1, 5, 5]]
+    path.write_text(json.dumps(d))
+    with pytest.raises(Exception, match="annotation 102: polygon 0 has 2 points"):
+        viewer.open(str(path), plugin="napari-maskclean")
+    assert len(viewer.layers) == 0
