@@ -416,8 +416,40 @@ def instances_of_labels(
     return im, labels
 
 
+def label_boxes(depths: Sequence[NDArray[np.integer]]) -> dict[int, tuple[int, int, int, int]]:
+    """``label -> (y0, y1, x0, x1)``: the box of each label over all depths."""
+    from scipy import ndimage as ndi
+
+    boxes: dict[int, tuple[int, int, int, int]] = {}
+    for d in depths:
+        d = np.asarray(d)
+        top = int(d.max()) if d.size else 0
+        if top > 4 * d.size + 1024:  # find_objects allocates one slot per value
+            h, w = d.shape
+            return {int(v): (0, h, 0, w) for v in np.unique(d) if v > 0}
+        for v, sl in enumerate(ndi.find_objects(d), start=1):
+            if sl is None:
+                continue
+            b = (sl[0].start, sl[0].stop, sl[1].start, sl[1].stop)
+            old = boxes.get(v)
+            boxes[v] = b if old is None else (min(old[0], b[0]), max(old[1], b[1]),
+                                              min(old[2], b[2]), max(old[3], b[3]))
+    return boxes
+
+
+def _group_box(boxes: dict, labels: Sequence[int]) -> tuple[slice, slice] | None:
+    found = [boxes[v] for v in labels if v in boxes]
+    if not found:
+        return None
+    y0, y1, x0, x1 = (f(b[i] for b in found) for i, f in enumerate((min, max, min, max)))
+    return slice(y0, y1), slice(x0, x1)
+
+
 def merged_depths(
-    depths: Sequence[NDArray[np.integer]], groups: Sequence[tuple[int, Sequence[int]]]
+    depths: Sequence[NDArray[np.integer]],
+    groups: Sequence[tuple[int, Sequence[int]]],
+    *,
+    boxes: dict[int, tuple[int, int, int, int]] | None = None,
 ) -> tuple[list[NDArray[np.integer]], int]:
     """Label images with each group merged into its keeper's label.
 
@@ -429,6 +461,9 @@ def merged_depths(
         Members (other than the keeper) are removed; the keeper becomes the union
         of the group, in the first depth where the union overlaps no other
         instance (its own depth first).
+    boxes : dict, optional
+        :func:`label_boxes` of ``depths`` (computed if not given); each group
+        is worked on inside the box of its members only.
 
     Returns
     -------
@@ -440,6 +475,7 @@ def merged_depths(
     """
     out = [np.asarray(d) for d in depths]
     copied = [False] * len(out)
+    boxes = label_boxes(out) if boxes is None else boxes
 
     def writable(i: int) -> NDArray:
         if not copied[i]:
@@ -449,25 +485,29 @@ def merged_depths(
 
     conflicts = 0
     for keeper, members in groups:
-        union = np.zeros(out[0].shape, bool)
+        box = _group_box(boxes, [keeper, *members])
+        if box is None:
+            continue
+        labels = list(members) + [keeper]
+        union = np.zeros(out[0][box].shape, bool)
         home = None
         for i, d in enumerate(out):
-            where = np.isin(d, list(members) + [keeper])
+            where = np.isin(d[box], labels)
             if where.any():
                 union |= where
-                if home is None and (d == keeper).any():
+                if home is None and (d[box] == keeper).any():
                     home = i
-                writable(i)[where] = 0
+                writable(i)[box][where] = 0
         if home is None:
             continue
         order = [home] + [i for i in range(len(out)) if i != home]
-        target = next((i for i in order if not out[i][union].any()), None)
+        target = next((i for i in order if not out[i][box][union].any()), None)
         if target is None:
             target = home
-            free = union & (out[home] == 0)
+            free = union & (out[home][box] == 0)
             conflicts += int(union.sum() - free.sum())
             union = free
-        writable(target)[union] = keeper
+        writable(target)[box][union] = keeper
     return out, conflicts
 
 
@@ -479,6 +519,8 @@ class LabelGroups:
     labels: NDArray[np.int64]  #: the label of each instance
     groups: list[Group]  #: indices into ``labels``
     shape: tuple[int, int]
+    #: each group's union in its keeper's label (computed with the groups)
+    preview_array: NDArray[np.integer] | None = None
 
     def label_groups(self) -> list[tuple[int, list[int]]]:
         """(keeper label, member labels) of every group."""
@@ -494,8 +536,10 @@ class LabelGroups:
             out |= _rle.rle_decode(self.image.rles[int(m)])
         return out
 
-    def preview(self) -> NDArray[np.int64]:
+    def preview(self) -> NDArray[np.integer]:
         """Each group's union painted with its keeper's label (0 elsewhere)."""
+        if self.preview_array is not None:
+            return self.preview_array
         out = np.zeros(self.shape, np.int64)
         for k, (keeper, _) in enumerate(self.label_groups()):
             out[self.union(k)] = keeper
@@ -525,7 +569,16 @@ def find_label_groups(
         im, threshold=threshold, metric=metric, mode=mode, grouping=grouping,
         per_category=per_category,
     )
-    return LabelGroups(im, labels, groups, (im.height, im.width))
+    found = LabelGroups(im, labels, groups, (im.height, im.width))
+    boxes = label_boxes(depths)
+    dtype = np.result_type(*[np.asarray(d).dtype for d in depths])
+    preview = np.zeros(found.shape, dtype)
+    for keeper, members in found.label_groups():
+        box = _group_box(boxes, members)
+        for d in depths:
+            preview[box][np.isin(np.asarray(d)[box], members)] = keeper
+    found.preview_array = preview
+    return found
 
 
 def nms_label_groups(
