@@ -292,3 +292,13 @@ def test_dock_merge_equals_the_registered_op(spec, metric, threshold):
     else:  # a union collided in every depth: the merge lost those pixels (reported)
         assert [a["id"] for a in got["annotations"]] == \
             [a["id"] for a in expected["annotations"]]
+
+
+def test_exported_script_replays_instance_steps():
+    d, _ = coco_with_duplicates()
+    recipe = _recipe(
+        Step("merge_redundant", {"threshold": 0.8}, {"instances": "coco"}, "coco"))
+    namespace: dict = {}
+    exec(compile(recipe.to_python(), "recipe_script", "exec"), namespace)
+    out = namespace["run"]({"coco": read_coco(d)})["coco"]
+    assert coco_to_dict(out) == coco_to_dict(recipe.apply(read_coco(d)))

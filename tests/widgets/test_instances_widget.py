@@ -76,7 +76,7 @@ def test_open_see_groups_merge_as_one_undo(make_napari_viewer, qtbot, tmp_path):
     w = dock(viewer)
     w.instances.value = layers[1]  # any depth layer takes the whole image
     assert w.instance_layers() == layers
-    res = wait_for_result(qtbot, w)
+    res = wait_for_result(qtbot, w, timeout=30000)  # the first run may compile kernels
     groups = res.value.label_groups()
     assert groups == [(1, [1, 2, 3]), (5, [4, 5])]  # keepers: best scores (a, b2)
     assert w.table.rowCount() == 2
