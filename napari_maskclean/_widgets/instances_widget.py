@@ -18,8 +18,8 @@ writes the cleaned instances as COCO JSON (unchanged annotations verbatim).
 
 Scores, categories and crowd flags come from the layers' ``features``
 (``score``, ``category_id``, ``iscrowd``, keyed by ``index``), as the COCO reader
-sets them. The computation is :func:`napari_maskclean.ops.instances.find_label_groups`;
-merging is :func:`~napari_maskclean.ops.instances.merged_depths`.
+sets them. The computation is :func:`napari_maskclean.ops.label_instances.find_label_groups`;
+merging is :func:`~napari_maskclean.ops.label_instances.merged_depths`.
 """
 
 from __future__ import annotations
@@ -40,14 +40,8 @@ from qtpy.QtWidgets import (
 )
 
 from ..core.rle import rle_area
-from ..ops.instances import (
-    InstanceGrouping,
-    InstanceMetric,
-    MergeMode,
-    find_label_groups,
-    merged_depths,
-    nms_label_groups,
-)
+from ..ops.instances import InstanceGrouping, InstanceMetric, MergeMode
+from ..ops.label_instances import find_label_groups, merged_depths, nms_label_groups
 from ._live import (
     InputError,
     Job,

@@ -197,7 +197,7 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from napari_maskclean import _coco_reader  # noqa: E402
-from napari_maskclean.ops.instances import (  # noqa: E402
+from napari_maskclean.ops.label_instances import (  # noqa: E402
     find_label_groups,
     instances_of_labels,
     merged_depths,
