@@ -69,6 +69,9 @@ class CocoData:
     category_info: list[dict[str, Any]] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
     is_results: bool = False
+    #: Annotations whose image is unknown (read with ``unknown="keep"``): kept
+    #: verbatim and written back after the others, so nothing is lost.
+    unresolved: list[dict[str, Any]] = field(default_factory=list)
 
     def image(self, key: int | str) -> CocoImage:
         """The image with this id or file name."""
@@ -120,7 +123,35 @@ def _segmentation(seg: Any, im: CocoImage, where: str) -> tuple[dict[str, Any], 
     )
 
 
-def read_coco(source: Any, *, images: Any = None) -> CocoData:
+def _images_from_rles(anns: list[Any]) -> list[CocoImage]:
+    """Images of a results list read without its dataset: ids and sizes from the RLEs."""
+    sizes: dict[Any, tuple[int, int]] = {}
+    for k, ann in enumerate(anns):
+        seg = ann.get("segmentation") if isinstance(ann, dict) else None
+        key = ann.get("image_id") if isinstance(ann, dict) else None
+        if not isinstance(seg, dict) or "size" not in seg:
+            raise ValueError(
+                f"entry {k} of the results list is not an RLE (polygons carry no image "
+                "size): pass images=<the COCO annotation file it was computed on>"
+            )
+        try:
+            size = (int(seg["size"][0]), int(seg["size"][1]))
+        except (TypeError, ValueError, IndexError, KeyError):
+            raise ValueError(f"entry {k}: RLE 'size' must be [height, width]") from None
+        if sizes.setdefault(key, size) != size:
+            raise ValueError(
+                f"results for image {key!r} have RLEs of two sizes {sizes[key]} and {size}"
+            )
+    return [
+        # a string image_id is the file name; it is written back as it was (info["id"])
+        CocoImage(key if isinstance(key, int) else -1 - k, str(key), h, w, info={"id": key})
+        for k, (key, (h, w)) in enumerate(sizes.items())
+    ]
+
+
+def read_coco(
+    source: Any, *, images: Any = None, unknown: Literal["error", "keep"] = "error"
+) -> CocoData:
     """Read COCO annotations or detector results.
 
     Parameters
@@ -132,7 +163,15 @@ def read_coco(source: Any, *, images: Any = None) -> CocoData:
     images : path, dict or CocoData, optional
         For a results list: the dataset whose images (ids, file names, sizes)
         and categories the results refer to. A result's ``image_id`` may also
-        be the image's file name (resolved to its id).
+        be the image's file name (resolved to its id). Without it, a results
+        list of RLEs is read with one image per ``image_id``, sized by its RLEs
+        (no category names).
+    unknown : {'error', 'keep'}
+        ``'error'``: unknown image ids or categories raise. ``'keep'``: they
+        are reported with a warning and nothing is lost: annotations of unknown
+        images go to :attr:`CocoData.unresolved` (written back verbatim),
+        instances of unknown categories are read with the name
+        ``"unknown category <id>"``.
 
     Returns
     -------
@@ -143,20 +182,21 @@ def read_coco(source: Any, *, images: Any = None) -> CocoData:
     ValueError
         Unknown image ids or categories (all listed), malformed segmentations.
     """
+    if unknown not in ("error", "keep"):
+        raise ValueError(f"unknown must be 'error' or 'keep', got {unknown!r}")
     data = _load(source)
     if isinstance(data, list):
+        anns, is_results, extra_info = data, True, {}
         if images is None:
-            raise ValueError(
-                "a detector results list has no image sizes or categories: pass "
-                "images=<the COCO annotation file it was computed on>"
-            )
-        ref = images if isinstance(images, CocoData) else read_coco(images)
-        anns, is_results = data, True
-        cat_info, extra_info = ref.category_info, {}
-        image_list = [
-            CocoImage(im.id, im.file_name, im.height, im.width, info=dict(im.info))
-            for im in ref.images
-        ]
+            cat_info: list[dict[str, Any]] = []
+            image_list = _images_from_rles(anns)
+        else:
+            ref = images if isinstance(images, CocoData) else read_coco(images)
+            cat_info = ref.category_info
+            image_list = [
+                CocoImage(im.id, im.file_name, im.height, im.width, info=dict(im.info))
+                for im in ref.images
+            ]
     elif isinstance(data, dict) and "images" in data:
         anns, is_results = data.get("annotations", []), False
         cat_info = data.get("categories", [])
@@ -188,6 +228,7 @@ def read_coco(source: Any, *, images: Any = None) -> CocoData:
         by_name.setdefault(im.file_name, im)
         by_name.setdefault(Path(im.file_name).name, im)
     unknown_images, unknown_cats = set(), set()
+    unresolved: list[dict[str, Any]] = []
     for k, ann in enumerate(anns):
         where = f"annotation {ann.get('id', k)!r}" if isinstance(ann, dict) else f"entry {k}"
         if not isinstance(ann, dict) or "image_id" not in ann or "segmentation" not in ann:
@@ -196,11 +237,13 @@ def read_coco(source: Any, *, images: Any = None) -> CocoData:
         im = by_name.get(key) if isinstance(key, str) else by_id.get(key)
         if im is None:
             unknown_images.add(key)
+            unresolved.append(ann)
             continue
         cat = ann.get("category_id")
         if categories and cat not in categories:
             unknown_cats.add(cat)
-            continue
+            if unknown == "error":
+                continue
         rle, polys = _segmentation(ann["segmentation"], im, where)
         if _rle.rle_area(rle) == 0:
             warnings.warn(
@@ -213,18 +256,32 @@ def read_coco(source: Any, *, images: Any = None) -> CocoData:
         im.ann_ids.append(ann.get("id"))
         im.iscrowd.append(bool(ann.get("iscrowd", 0)))
         im.extra.append({k: v for k, v in ann.items() if k not in _ANN_KEYS})
+    problems = []
     if unknown_images:
-        raise ValueError(
-            f"annotations refer to {len(unknown_images)} unknown image id(s) "
-            f"{sorted(map(str, unknown_images))[:10]}; known ids are "
-            f"{sorted(by_id)[:10]}{'...' if len(by_id) > 10 else ''} (file names also work)"
+        problems.append(
+            f"{len(unresolved)} annotation(s) refer to {len(unknown_images)} unknown image "
+            f"id(s) {sorted(map(str, unknown_images))[:10]}; known ids are "
+            f"{sorted(map(str, by_id))[:10]}{'...' if len(by_id) > 10 else ''} (file names "
+            "also work)"
         )
     if unknown_cats:
-        raise ValueError(
+        problems.append(
             f"annotations use {len(unknown_cats)} unknown category id(s) "
             f"{sorted(map(str, unknown_cats))[:10]}; the categories are {categories}"
         )
-    return CocoData(image_list, categories, list(cat_info), extra_info, is_results)
+    if problems and unknown == "error":
+        raise ValueError("; ".join(problems) + " (read with unknown='keep' to keep them)")
+    if problems:
+        warnings.warn(
+            "; ".join(problems) + ": kept (annotations of unknown images are written back "
+            "unchanged)",
+            stacklevel=2,
+        )
+        for cat in unknown_cats:
+            categories[cat] = f"unknown category {cat}"
+    return CocoData(
+        image_list, categories, list(cat_info), extra_info, is_results, unresolved=unresolved
+    )
 
 
 def coco_to_dict(
@@ -272,7 +329,7 @@ def coco_to_dict(
                     f"segmentation must be 'auto', 'rle' or 'polygons', got {segmentation!r}"
                 )
             ann: dict[str, Any] = {
-                "image_id": im.id,
+                "image_id": im.info.get("id", im.id),
                 "category_id": im.category_ids[k],
                 "segmentation": seg,
             }
@@ -288,6 +345,7 @@ def coco_to_dict(
                 ann.setdefault("bbox", _rle.rle_to_bbox(rle).tolist())
             ann.update(im.extra[k])
             anns.append(ann)
+    anns.extend(dict(a) for a in data.unresolved)
     if data.is_results:
         return anns
     return {

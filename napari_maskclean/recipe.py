@@ -156,8 +156,8 @@ def _store(layers, palettes, target, out, *, region, shape, label_value=None,
     Masks write ``label_value``; labels with a palette are mapped through
     :func:`merge_palette`; ``paint`` writes only non-zero labels.
     """
-    if "metrics" in out:
-        layers[target] = out["metrics"]
+    if "metrics" in out or "instances" in out:  # stored as they are (no pixels to write)
+        layers[target] = out.get("metrics", out.get("instances"))
         return
     current = layers.get(target)
     if "image" in out:

@@ -2,7 +2,8 @@
 
 Each input file is read through :mod:`napari_maskclean.io` as the recipe's one
 input layer (an image, a label image, or a colour mask, by the role of the first
-step that reads it), the recipe is applied, and its result is written under the
+step that reads it; a COCO JSON file for instance ops, read through
+:mod:`napari_maskclean.io_coco`), the recipe is applied, and its result is written under the
 output folder in the input's format, atomically, never replacing a file unless
 ``overwrite``. Next to every output goes a JSON sidecar with the recipe, the
 versions and the input's SHA-256. A file that cannot be processed gets a
@@ -31,6 +32,8 @@ __all__ = ["RunSummary", "expand_inputs", "main_run", "run_recipe"]
 
 _EXTENSIONS = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".npy", ".zarr")
 _SIDECAR = ".recipe.json"
+#: The files a recipe reads, by the role of its input: instance ops read COCO JSON.
+_ROLE_EXTENSIONS = {"instances": (".json",)}
 
 
 @dataclass
@@ -64,8 +67,9 @@ class RunSummary:
                 "n_ok": self.n_ok}
 
 
-def expand_inputs(inputs: Sequence[str | os.PathLike]) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Files from paths, folders (their supported files, sorted) and glob patterns.
+def expand_inputs(inputs: Sequence[str | os.PathLike], extensions: Sequence[str] = _EXTENSIONS
+                  ) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Files from paths, folders (their ``extensions`` files, sorted) and glob patterns.
 
     Returns ``(files, problems)``: ``problems`` are (argument, reason) pairs for
     arguments that name nothing usable.
@@ -82,9 +86,10 @@ def expand_inputs(inputs: Sequence[str | os.PathLike]) -> tuple[list[Path], list
             files.extend(matches)
         elif path.is_dir() and path.suffix.lower() != ".zarr":
             found = sorted(p for p in path.iterdir()
-                           if p.suffix.lower() in _EXTENSIONS and not p.name.startswith("."))
+                           if p.suffix.lower() in extensions and not p.name.startswith(".")
+                           and not p.name.endswith((_SIDECAR, ".metrics.json")))
             if not found:
-                problems.append((text, f"the folder has no {'/'.join(_EXTENSIONS)} file"))
+                problems.append((text, f"the folder has no {'/'.join(extensions)} file"))
             files.extend(found)
         elif not path.exists():
             problems.append((text, "no such file or folder"))
@@ -117,8 +122,12 @@ def _looks_rgb(arr: np.ndarray) -> bool:
     return arr.ndim == 3 and arr.shape[-1] in (3, 4) and arr.dtype == np.uint8
 
 
-def _read(path: Path, role: str, channel: str | None = None) -> np.ndarray:
+def _read(path: Path, role: str, channel: str | None = None) -> Any:
     """The file as the recipe's input: labels through read_mask, anything else read_image."""
+    if role == "instances":  # unknown image ids/categories: kept and written back
+        from .io_coco import read_coco
+
+        return read_coco(path, unknown="keep")
     if role in ("labels", "truth", "pred", "barrier"):
         return io.read_mask(path)
     arr = io.read_image(path)
@@ -157,7 +166,11 @@ def _output_path(src: Path, outdir: Path, has_palette: bool, is_metrics: bool) -
 
 
 def _write_output(path: Path, value: Any, palette: np.ndarray | None, overwrite: bool) -> None:
-    if isinstance(value, dict):
+    if hasattr(value, "images") and hasattr(value, "categories"):  # io_coco.CocoData
+        from .io_coco import write_coco
+
+        write_coco(path, value, overwrite=overwrite)
+    elif isinstance(value, dict):
         payload = (json.dumps(value, indent=2, default=float) + "\n").encode()
         atomic_write(path, lambda tmp: Path(tmp).write_bytes(payload), overwrite=overwrite)
     elif path.suffix == ".zarr":
@@ -213,7 +226,7 @@ def run_recipe(recipe: Recipe | str | os.PathLike, inputs: Sequence[str | os.Pat
     name, role, channel = _input_role(recipe)
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    files, problems = expand_inputs(inputs)
+    files, problems = expand_inputs(inputs, _ROLE_EXTENSIONS.get(role, _EXTENSIONS))
     summary = RunSummary(failed=list(problems))
     made: set[Path] = set()
     for k, src in enumerate(files):
@@ -229,7 +242,7 @@ def run_recipe(recipe: Recipe | str | os.PathLike, inputs: Sequence[str | os.Pat
     return summary
 
 
-def _process(recipe: Recipe, name: str, data: np.ndarray, src: Path, outdir: Path,
+def _process(recipe: Recipe, name: str, data: Any, src: Path, outdir: Path,
              overwrite: bool, made: set[Path]) -> Path:
     ws = recipe.run({name: data})
     target = recipe.output_name()

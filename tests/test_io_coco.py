@@ -106,8 +106,42 @@ def test_results_with_scores_and_file_names():
     out = coco_to_dict(data)
     assert isinstance(out, list) and {r["image_id"] for r in out} == {7, 9}
     assert all("id" not in r for r in out)
+    poly = [{"image_id": 7, "category_id": 1, "segmentation": [[1, 1, 5, 1, 5, 5]], "score": 1}]
     with pytest.raises(ValueError, match="pass images="):
-        read_coco(results)
+        read_coco(poly)
+
+
+def test_results_of_rles_read_without_their_dataset():
+    _, a, _ = _dataset()
+    results = [
+        {"image_id": "img9.png", "category_id": 2, "segmentation": rle_encode(a), "score": 0.7},
+        {"image_id": 7, "category_id": 1, "segmentation": rle_encode(~a), "score": 0.2},
+        {"image_id": 7, "category_id": 1, "segmentation": rle_encode(a), "score": 0.9},
+    ]
+    data = read_coco(results)
+    assert [(im.file_name, im.height, im.width) for im in data.images] == [
+        ("img9.png", 20, 30),
+        ("7", 20, 30),
+    ]
+    assert data.image("img9.png").scores == [0.7] and data.image(7).scores == [0.2, 0.9]
+    assert coco_to_dict(data) == results  # the string image id is written back as it was
+    bad = [dict(results[0], segmentation=rle_encode(np.zeros((5, 5), bool))), results[0]]
+    with pytest.raises(ValueError, match="two sizes"):
+        read_coco(bad)
+
+
+def test_unknown_ids_kept_with_a_warning():
+    d = _with({"image_id": 99})
+    d["annotations"][1]["category_id"] = 5
+    with pytest.warns(UserWarning, match="unknown image id.*99.*unknown category id.*5"):
+        data = read_coco(d, unknown="keep")
+    assert data.unresolved == [d["annotations"][0]]
+    assert data.categories[5] == "unknown category 5"
+    assert data.image(7).category_ids == [5]
+    out = coco_to_dict(data)
+    assert sorted(a["id"] for a in out["annotations"]) == [1, 2, 3]  # nothing lost
+    assert next(a for a in out["annotations"] if a["id"] == 1) == d["annotations"][0]
+    assert read_coco(out, unknown="keep").unresolved == [d["annotations"][0]]
 
 
 def test_holes_written_as_rle_or_polygons_with_warning():

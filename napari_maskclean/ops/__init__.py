@@ -14,6 +14,7 @@ Examples
 10.0
 """
 
+from . import instances as _instances  # noqa: F401  (registers merge_redundant, mask_nms)
 from .builtin import (
     REGISTRY,
     FillMode,

@@ -47,6 +47,7 @@ class OutputKind(str, enum.Enum):
     MASK = "mask"  #: boolean mask (written as one label value)
     IMAGE = "image"  #: an image (e.g. grey values)
     METRICS = "metrics"  #: a JSON-able dict of numbers, nothing is written
+    INSTANCES = "instances"  #: instance masks with their annotations (io_coco.CocoData)
 
 
 class LocalityKind(str, enum.Enum):
