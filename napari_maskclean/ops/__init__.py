@@ -14,6 +14,7 @@ Examples
 10.0
 """
 
+from . import noise  # noqa: F401  (registers the label-noise op elastic_deform_labels)
 from .builtin import (
     REGISTRY,
     FillMode,
