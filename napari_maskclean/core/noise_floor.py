@@ -88,7 +88,7 @@ def noise_floor(
     --------
     >>> import numpy as np
     >>> truth = np.zeros((64, 64), np.uint8); truth[16:48, 16:48] = 1
-    >>> floor = noise_floor(truth, alpha=120, sigma=6, repeats=3)
+    >>> floor = noise_floor(truth, alpha=30, sigma=6, repeats=3)
     >>> 0.9 < floor["f1"] < 1.0, floor["std"]["f1"] >= 0
     (True, True)
     """
