@@ -211,6 +211,7 @@ class NoiseWidget(ScopeMixin, LiveWidget):
 
     def params(self) -> dict[str, Any]:
         """The op's parameters for the current GUI state (validated, JSON-able)."""
+        layer = self.labels.value
         raw = {
             "alpha": float(self.alpha.value),
             "sigma": float(self.sigma.value),
@@ -220,7 +221,8 @@ class NoiseWidget(ScopeMixin, LiveWidget):
             "instance_safe": bool(self.instance_safe.value),
             "random_state": int(self.seed.value),
             "seed_per_image": bool(self.seed_per_image.value),
-            "per_slice": self.scope.value == SCOPES[2] and self.scope.visible,
+            "per_slice": self.scope.value == SCOPES[2] and layer is not None
+            and layer.ndim > 2,
         }
         return REGISTRY[OP].validate(raw)
 
