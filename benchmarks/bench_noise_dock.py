@@ -27,33 +27,39 @@ def _median_ms(func, repeats=5):
     return statistics.median(times) * 1000
 
 
-def run(quick: bool = False) -> list[dict]:
+def _measure(app, kind: str, labels: np.ndarray, quick: bool) -> dict:
     import napari
-    from qtpy.QtWidgets import QApplication
 
     from napari_maskclean._widgets.noise_widget import _figures
     from napari_maskclean.core.noise_copy import noisy_labels
 
+    viewer = napari.Viewer(show=True)
+    try:
+        viewer.add_labels(labels, name="gt")
+        _, w = viewer.window.add_plugin_dock_widget("napari-maskclean", "Label noise")
+        ms = _latency(app, w, lambda i: setattr(w.alpha, "value", 60.0 + 5 * (i % 7)),
+                      5 if quick else 7)
+        p = w.params()
+        deform = _median_ms(lambda: noisy_labels(labels, **p), 3)
+        noisy = noisy_labels(labels, **p)
+        figures = _median_ms(lambda: _figures(labels, noisy, None), 3)
+    finally:
+        viewer.close()
+    n = labels.shape[0]
+    return dict(map=kind, size=f"{n}²", preview_ms=ms[0], drawn_ms=ms[1], deform_ms=deform,
+                figures_ms=figures)
+
+
+def run(quick: bool = False) -> list[dict]:
+    """One row per map and size."""
+    from qtpy.QtWidgets import QApplication
+
     app = QApplication.instance() or QApplication([])
     rows = []
-    sizes = (1024,) if quick else (1024, 2048)
-    for n in sizes:
-        for kind, labels in (("6-class map", semantic_map(n)),
-                             ("instance mask", instance_mask(n, count=3000 * n * n // 2048**2))):
-            viewer = napari.Viewer(show=True)
-            try:
-                viewer.add_labels(labels, name="gt")
-                _, w = viewer.window.add_plugin_dock_widget("napari-maskclean", "Label noise")
-                ms = _latency(app, w, lambda i: setattr(w.alpha, "value", 60.0 + 5 * (i % 7)),
-                              5 if quick else 7)
-                p = w.params()
-                deform = _median_ms(lambda: noisy_labels(labels, **p), 3)
-                noisy = noisy_labels(labels, **p)
-                figures = _median_ms(lambda: _figures(labels, noisy, None), 3)
-                rows.append(dict(map=kind, size=f"{n}²", preview_ms=ms[0], drawn_ms=ms[1],
-                                 deform_ms=deform, figures_ms=figures))
-            finally:
-                viewer.close()
+    for n in (1024,) if quick else (1024, 2048):
+        rows.append(_measure(app, "6-class map", semantic_map(n), quick))
+        rows.append(_measure(app, "instance mask",
+                             instance_mask(n, count=3000 * n * n // 2048**2), quick))
     return rows
 
 
