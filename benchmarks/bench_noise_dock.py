@@ -13,6 +13,7 @@ import statistics
 import time
 
 import _common  # noqa: F401  (the working tree first on sys.path)
+import numpy as np
 from bench_gui import _latency
 from bench_noise import instance_mask, semantic_map
 
