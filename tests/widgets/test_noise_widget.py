@@ -13,6 +13,7 @@ from napari_maskclean._widgets.noise_widget import (
 )
 from napari_maskclean.core.noise_copy import alpha_for_displacement, noisy_labels
 from napari_maskclean.core.noise_floor import noise_floor
+from napari_maskclean.core.noise_metrics import noise_sweep
 from napari_maskclean.recipe import Recipe, Scope
 from tests.conftest import wait_for_result
 
@@ -67,6 +68,10 @@ def test_preview_never_touches_the_original(make_napari_viewer, qtbot):
     _, expected_disp = noisy_labels(a, alpha=300.0, sigma=5.0, area_threshold=50,
                                     random_state=0, return_displacement=True)
     np.testing.assert_allclose(disp.data, expected_disp)
+    w.set_hidden(True)  # a background tab hides both of its layers
+    assert not disp.visible and not preview.visible
+    w.set_hidden(False)
+    assert disp.visible and preview.visible
     w.show_displacement.value = False
     wait_for_result(qtbot, w)
     assert w.displacement_layer() is None
@@ -189,6 +194,11 @@ def test_sweep_plots_in_the_dock_and_can_be_cancelled(make_napari_viewer, qtbot)
     rows = w.sweep_rows
     assert [r["alpha"] for r in rows] == [0.0, 100.0, 300.0]
     assert rows[0]["dice_mean"] == 1.0 and rows[2]["dice_mean"] < rows[1]["dice_mean"] < 1
+    # one alpha at a time gives the core's sweep (the same seeds for every alpha)
+    full = noise_sweep(_labels((96, 96)), [0.0, 100.0, 300.0], [5.0], repeats=2,
+                       metrics=("dice", "boundary_f1", "mean_boundary_shift"),
+                       area_threshold=50)
+    assert rows == full
     fig = w.figure
     assert fig is not None and fig.axes
     data_line = fig.axes[0].containers[0].lines[0]  # the Dice errorbar's data line
