@@ -248,7 +248,7 @@ class NoiseWidget(ScopeMixin, LiveWidget):
 
         def figures(value):
             noisy, _ = value
-            return _figures(data, noisy, params["ignore_index"])
+            return _figures(data, noisy, params["ignore_index"], params)
 
         return Job(elastic_deform_labels, (data,), params, layer, region, post=figures)
 
@@ -536,7 +536,8 @@ class NoiseWidget(ScopeMixin, LiveWidget):
         super().close_down(*args)
 
 
-def _figures(original: np.ndarray, noisy: np.ndarray, ignore_index) -> str:
+def _figures(original: np.ndarray, noisy: np.ndarray, ignore_index,
+             params: dict | None = None) -> str:
     """One status line: changed pixels and the mean Dice / IoU over the labels.
 
     From one confusion matrix (tens of ms at 2048²); the boundary figures
@@ -549,6 +550,10 @@ def _figures(original: np.ndarray, noisy: np.ndarray, ignore_index) -> str:
         cm = confusion_matrix(original, noisy, ignore_index=ignore_index)
         m = per_class_metrics(cm)
         line += f"; mean Dice {m['mean_dice']:.4f}, mean IoU {m['mean_iou']:.4f}"
+    elif params and params["alpha"] > 0 and params["area_threshold"] > 0:
+        line += (f": components of at most {params['area_threshold']} px freeze their boxes "
+                 "(padded by alpha/2); lower 'keep small ≤' (0 = none) and, for instance "
+                 "masks, use 'instance-safe' instead")
     return line
 
 

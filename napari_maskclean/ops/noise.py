@@ -32,10 +32,13 @@ NoiseSuppression = _str_enum("NoiseSuppression", SUPPRESSIONS,
 
 #: Defaults of the Label noise dock (and of the op): an annotation-noise level.
 #: sigma 10 px with alpha 60 moves boundaries by about 1 px RMS per axis
-#: (core.noise_copy.displacement_rms); the area threshold is 50 px and not the
-#: seed's 1000 because with 1000 every component up to 1000 px, padded by
-#: alpha // 2, is frozen: on instance masks and maps with many small regions
-#: almost the whole field is zeroed and the "noisy" copy equals the input.
+#: (core.noise_copy.displacement_rms). The area threshold is 50 px, not the seed's
+#: 1000: every component up to the threshold freezes its box padded by alpha // 2,
+#: so with 1000 the noise *falls* as alpha grows on maps of small components
+#: (1024² mask of 311 blobs, median 584 px, sigma 10: 0.61 / 0.75 / 0.16 % of the
+#: pixels changed at alpha 30 / 60 / 120, against 1.39 / 3.03 / 5.94 % with 50).
+#: On ragged instance masks (specks of a few pixels) even 50 freezes everything:
+#: use 0 with instance_safe there (the dock says so when nothing moved).
 DEFAULTS = {"alpha": 60.0, "sigma": 10.0, "area_threshold": 50}
 
 ELASTIC_DEFORM_LABELS = register(OpSpec(

@@ -76,6 +76,10 @@ def test_preview_never_touches_the_original(make_napari_viewer, qtbot):
     wait_for_result(qtbot, w)
     assert w.displacement_layer() is None
     np.testing.assert_array_equal(layer.data, a)
+    # every component frozen: the status says why nothing moved and what to change
+    w.area_threshold.value = 100000
+    wait_for_result(qtbot, w)
+    assert "0 pixels changed" in w.status.value and "keep small" in w.status.value
 
 
 def test_commit_makes_a_new_layer_with_undo_redo_and_a_replayable_step(make_napari_viewer,
