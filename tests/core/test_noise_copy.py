@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from napari_maskclean.core.noise import elastic_deform_labels
 from napari_maskclean.core.noise_copy import (
@@ -87,3 +89,20 @@ def test_bad_sigma_and_rms():
         displacement_rms(10, 0)
     with pytest.raises(ValueError, match="rms"):
         alpha_for_displacement(-1, 3)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), data=st.data())
+def test_same_values_same_noise_whatever_the_dtype(seed, data):
+    n_labels = data.draw(st.integers(1, 6))
+    rng = np.random.default_rng(data.draw(st.integers(0, 1000)))
+    a = rng.integers(0, n_labels, (24, 20)).astype(np.uint8)
+    a = np.kron(a, np.ones((2, 2), np.uint8))  # blocks, not noise
+    dtype = data.draw(st.sampled_from([np.int16, np.uint16, np.int32, np.int64, np.uint32]))
+    kw = dict(alpha=data.draw(st.floats(0, 300)), sigma=data.draw(st.floats(1, 8)),
+              area_threshold=data.draw(st.integers(0, 20)), random_state=seed)
+    out = noisy_labels(a, **kw)
+    wide = noisy_labels(a.astype(dtype), **kw)
+    assert wide.dtype == dtype and out.dtype == np.uint8
+    np.testing.assert_array_equal(out, wide)
+    assert set(np.unique(out)) <= set(np.unique(a))

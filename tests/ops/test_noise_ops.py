@@ -13,7 +13,7 @@ from napari_maskclean.core.noise_copy import image_seed, noisy_labels
 from napari_maskclean.ops import REGISTRY, GlobalHow, LocalityKind, ParamError
 from napari_maskclean.ops.noise import DEFAULTS
 from napari_maskclean.recipe import Recipe, RecipeError, Scope, Step
-from napari_maskclean.run import run_recipe
+from napari_maskclean.run import main_run, run_recipe
 
 
 def _labels(seed: int, shape=(96, 96)) -> np.ndarray:
@@ -147,3 +147,16 @@ def test_run_over_a_folder_is_reproducible_and_each_file_gets_its_own_field(tmp_
     assert not np.allclose(fields[0], fields[1])
     meta = json.loads((tmp_path / "a" / "m1.png.recipe.json").read_text())
     assert meta["recipe"]["steps"][0]["params"]["random_state"] == 5
+
+
+def test_maskclean_run_from_a_saved_recipe(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    for k in range(2):
+        io.write_mask(src / f"m{k}.png", _labels(k))
+    recipe = Recipe(steps=[_step(random_state=9)])
+    path = recipe.save(tmp_path / "noise.json")
+    assert main_run([str(path), str(src), "-o", str(tmp_path / "out"), "--quiet"]) == 0
+    for k in range(2):
+        np.testing.assert_array_equal(io.read_mask(tmp_path / "out" / f"m{k}.png"),
+                                      recipe.apply(_labels(k)))
