@@ -485,7 +485,8 @@ class NoiseWidget(ScopeMixin, LiveWidget):
             return rows
 
         self.calibration_note.value = "sweeping…"
-        self._start_background(work, self._swept, total=len(alphas), desc="Label noise sweep")
+        self._start_background(work, self._swept, total=len(alphas) + 1,
+                               desc="Label noise sweep")
 
     def _swept(self, rows) -> None:
         self.sweep_rows = rows
@@ -497,8 +498,12 @@ class NoiseWidget(ScopeMixin, LiveWidget):
         from matplotlib.figure import Figure
 
         if self._canvas is None:
+            from qtpy.QtWidgets import QSizePolicy
+
             self._canvas = FigureCanvasQTAgg(Figure(figsize=(3.2, 2.4), tight_layout=True))
-            self._canvas.setMinimumHeight(180)
+            self._canvas.setMinimumHeight(220)
+            self._canvas.setSizePolicy(QSizePolicy.Policy.Expanding,
+                                       QSizePolicy.Policy.Fixed)
             self.sweep_box.native.layout().addWidget(self._canvas)
         fig = self._canvas.figure
         fig.clear()
@@ -507,17 +512,20 @@ class NoiseWidget(ScopeMixin, LiveWidget):
         for key, name in (("dice", "Dice"), ("boundary_f1", "boundary F1")):
             ax.errorbar(x, [r[f"{key}_mean"] for r in rows], yerr=[r[f"{key}_std"] for r in rows],
                         marker="o", ms=3, capsize=2, label=name)
-        ax.set_xlabel("alpha (px)")
+        ax.set_xlabel("alpha (px)", fontsize="small")
         ax.set_ylim(0, 1.02)
-        ax.set_ylabel("score")
+        ax.set_ylabel("score", fontsize="small")
+        ax.tick_params(labelsize="x-small")
         right = ax.twinx()
         right.errorbar(x, [r["mean_boundary_shift_mean"] for r in rows],
                        yerr=[r["mean_boundary_shift_std"] for r in rows], color="tab:red",
                        marker="s", ms=3, capsize=2, label="shift (px)")
-        right.set_ylabel("mean boundary shift (px)")
+        right.set_ylabel("boundary shift (px)", fontsize="small")
+        right.tick_params(labelsize="x-small")
         lines = ax.get_legend_handles_labels()
         more = right.get_legend_handles_labels()
-        ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize="x-small", loc="lower left")
+        ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize="x-small", loc="best",
+                  framealpha=0.6)
         ax.set_title(f"sigma {rows[0]['sigma']:g}, {rows[0]['repeats']} repeats",
                      fontsize="small")
         self._canvas.draw_idle()
