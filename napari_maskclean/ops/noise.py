@@ -78,6 +78,6 @@ ELASTIC_DEFORM_LABELS = register(OpSpec(
     locality=Locality.global_(
         GlobalHow.UNTILEABLE,
         "the random field is one generator stream over the whole image and small "
-        "components are measured over the whole image; run it in memory (maskclean run "
-        "does, file by file)"),
+        "components are measured over the whole image, so tiles would get other noise; "
+        "it runs in memory only (maskclean run on ordinary files, one at a time)"),
 ))
