@@ -124,6 +124,9 @@ def test_stack_scopes_and_4d_refusal(make_napari_viewer, qtbot, monkeypatch):
     assert w.scope.value == "whole volume"
     w.alpha.value = 400
     w.sigma.value = 3
+    wait_for_result(qtbot, w)  # whole volume: one 3D field
+    np.testing.assert_array_equal(w.preview_layer().data, noisy_labels(
+        stack, alpha=400.0, sigma=3.0, area_threshold=50))
     w.scope.value = "each slice"
     wait_for_result(qtbot, w)
     w.run_commit()
@@ -241,3 +244,25 @@ def test_noise_floor_control_presets_and_result(qtbot):
     assert got[0]["per_class"]["labels"] == [0, 1, 2, 3]
     assert "Dice" in control.note.value
     assert control.compute(truth)["iou"] == pytest.approx(expected["iou"])
+
+
+def test_instance_safe_keeps_every_instance_whole(make_napari_viewer, qtbot):
+    from skimage.measure import label
+
+    viewer = make_napari_viewer()
+    rng = np.random.default_rng(3)
+    inst = np.zeros((128, 128), np.int32)
+    for k in range(1, 30):  # small instances that strong noise would break up
+        y, x = rng.integers(4, 120, 2)
+        inst[y:y + 6, x:x + 5] = k
+    viewer.add_labels(inst, name="nuclei")
+    w = dock(viewer)
+    w.area_threshold.value = 0
+    w.alpha.value = 2000
+    w.sigma.value = 2
+    w.instance_safe.value = True
+    wait_for_result(qtbot, w)
+    out = w.preview_layer().data
+    for k in np.unique(inst)[1:]:
+        pieces = label(out == k, connectivity=2).max()
+        assert pieces == label(inst == k, connectivity=2).max() >= 1
