@@ -83,10 +83,18 @@ class NoiseWidget(ScopeMixin, LiveWidget):
 
     max_volume_ndim = 3
     operation_name = "label noise"
+    #: The optional image of the displacement lengths (owned, like the preview).
+    displacement_name = f"{PREVIEW_PREFIX}Label noise displacement"
+
+    def _adopt_leftovers(self) -> None:
+        """Also show again the displacement image an earlier, closed dock hid."""
+        super()._adopt_leftovers()
+        for layer in self.viewer.layers:
+            if layer.name == self.displacement_name:
+                layer.visible = True
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         super().__init__(viewer, title="Label noise")
-        self.displacement_name = f"{PREVIEW_PREFIX}Label noise displacement"
         self.labels = layer_combo(viewer, (Labels, Image), label="labels",
                                   tooltip="The label image to make a noisy copy of (never "
                                           "changed).")
