@@ -212,11 +212,13 @@ def _make_instance_safe(labels, field, out, cc, boxes, ignore_index, max_rounds=
         for d in field:
             d[mask] = 0
         out = _remap_nearest(labels, field)
-    return labels.copy()  # the identity keeps every instance whole
+    for d in field:  # the identity keeps every instance whole
+        d[...] = 0
+    return labels.copy()
 
 
 def _deform(labels, unit_field, *, alpha, sigma, area_threshold, ignore_index, suppression,
-            instance_safe):
+            instance_safe, return_displacement=False):
     """The seed's Steps 2-4 on a field drawn uniform in [0, 1) (Step 1), in axis order."""
     field = unit_field
     for d in field:  # dx = alpha * (2 * rand - 1), in place, bit for bit
@@ -243,7 +245,17 @@ def _deform(labels, unit_field, *, alpha, sigma, area_threshold, ignore_index, s
     out = _remap_nearest(labels, field)
     if instance_safe:
         out = _make_instance_safe(labels, field, out, cc, boxes, ignore_index)
+    if return_displacement:  # the field as applied (suppressed, instance-safe zeroing)
+        return out, _magnitude(field)
     return out
+
+
+def _magnitude(field: list[np.ndarray]) -> np.ndarray:
+    """Length of the displacement vector at each pixel (float32)."""
+    acc = np.zeros(field[0].shape, np.float64)
+    for d in field:
+        acc += d * d
+    return np.sqrt(acc).astype(np.float32)
 
 
 def elastic_deform_labels(
@@ -257,7 +269,8 @@ def elastic_deform_labels(
     suppression: Suppression = "seed",
     instance_safe: bool = False,
     volume: VolumeMode = "field",
-) -> NDArray[np.integer]:
+    return_displacement: bool = False,
+) -> NDArray[np.integer] | tuple[NDArray[np.integer], NDArray[np.float32]]:
     """Deform a label image with a smooth random field (NSegment+, label-only).
 
     The steps, in the seed's order: (1) draw ``dx`` then ``dy`` uniform in
@@ -320,11 +333,16 @@ def elastic_deform_labels(
         smoothed in 3D, 26-connected components) or an independent 2D
         deformation of each slice along the first axis, drawn slice after slice
         (each slice equals the 2D call on it with the generator in that state).
+    return_displacement : bool, optional
+        Also return the length of the displacement applied at each pixel (after
+        suppression), in pixels, as float32 (for display).
 
     Returns
     -------
     ndarray
         The deformed labels, same shape and dtype; every value is an input value.
+    displacement : ndarray of float32
+        Only with ``return_displacement``: same shape as ``labels``.
 
     Examples
     --------
@@ -343,9 +361,13 @@ def elastic_deform_labels(
         raise ValueError(f"volume must be 'field' or 'slices', got {volume!r}")
     rs = _check_random_state(random_state)
     kw = dict(alpha=alpha, sigma=sigma, area_threshold=int(area_threshold),
-              ignore_index=ignore_index, suppression=suppression, instance_safe=instance_safe)
+              ignore_index=ignore_index, suppression=suppression, instance_safe=instance_safe,
+              return_displacement=return_displacement)
     if a.ndim == 3 and volume == "slices":
-        return np.stack([_deform(s, _draw_field(rs, s.shape), **kw) for s in a])
+        parts = [_deform(s, _draw_field(rs, s.shape), **kw) for s in a]
+        if return_displacement:
+            return np.stack([p[0] for p in parts]), np.stack([p[1] for p in parts])
+        return np.stack(parts)
     return _deform(a, _draw_field(rs, a.shape), **kw)
 
 

@@ -107,6 +107,29 @@ def _class_metrics(a: np.ndarray, b: np.ndarray, tolerance: float) -> dict[str, 
     return out
 
 
+def _class_boxes(a: np.ndarray, b: np.ndarray, classes: np.ndarray) -> list[tuple]:
+    """For each class, the box holding its pixels in ``a`` and ``b``, padded by one pixel.
+
+    Every pixel and every boundary pixel of the class in either image lies in
+    the box, and the one-pixel margin (clipped at the image edge) keeps the
+    boundary test exact, so the metrics of the crop are those of the whole
+    image: an instance mask costs the sum of its objects' boxes, not one full
+    image pass per object (16 s -> well under a second for 311 blobs at 1024²).
+    """
+    boxes_a = ndi.find_objects(np.searchsorted(classes, a).astype(np.int32) + 1,
+                               max_label=len(classes))
+    boxes_b = ndi.find_objects(np.searchsorted(classes, b).astype(np.int32) + 1,
+                               max_label=len(classes))
+    out = []
+    for ba, bb in zip(boxes_a, boxes_b, strict=True):
+        parts = [x for x in (ba, bb) if x is not None]
+        out.append(tuple(
+            slice(max(min(p[k].start for p in parts) - 1, 0),
+                  min(max(p[k].stop for p in parts) + 1, n))
+            for k, n in enumerate(a.shape)))
+    return out
+
+
 def measure_noise(
     original: NDArray[np.integer],
     noisy: NDArray[np.integer],
@@ -165,10 +188,11 @@ def measure_noise(
         b[~valid] = ignore_index
     classes = np.union1d(np.unique(a), np.unique(b))
     per_class = {}
-    for c in classes.tolist():
+    for c, box in zip(classes.tolist(), _class_boxes(a, b, classes), strict=True):
         if c == ignore_index:
             continue
-        per_class[int(c)] = _class_metrics(a == c, b == c, float(tolerance))
+        ca, cb = a[box], b[box]
+        per_class[int(c)] = _class_metrics(ca == c, cb == c, float(tolerance))
     present = [int(c) for c in np.unique(a).tolist() if c != ignore_index]
     overall = {
         m: float(np.nanmean([per_class[c][m] for c in present])) if present else float("nan")

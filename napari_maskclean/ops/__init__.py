@@ -15,6 +15,7 @@ Examples
 """
 
 from . import instances as _instances  # noqa: F401  (registers merge_redundant, mask_nms)
+from . import noise  # noqa: F401  (registers the label-noise op elastic_deform_labels)
 from .builtin import (
     REGISTRY,
     FillMode,
