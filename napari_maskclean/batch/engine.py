@@ -108,7 +108,8 @@ def step_halo(step: _recipe.Step, ndim: int) -> int | None:
     return None
 
 
-def _tiled_op(number: int, step: _recipe.Step, inputs: dict[str, da.Array]) -> da.Array:
+def _tiled_op(number: int, step: _recipe.Step, inputs: dict[str, da.Array],
+              known: frozenset | None = None) -> da.Array:
     """The op's main output, as a lazy dask array computed tile by tile."""
     spec, params = step.spec, step.params
     if spec.output is OutputKind.METRICS:
@@ -152,12 +153,25 @@ def _tiled_op(number: int, step: _recipe.Step, inputs: dict[str, da.Array]) -> d
         except TilingError as err:
             raise _refuse(number, step, str(err)) from None
     if loc.how is GlobalHow.COMPONENTS and step.op == "morphology":
-        return _components_step(number, step, first)
+        return _components_step(number, step, first, known)
     raise _refuse(number, step, loc.message or "it depends on the whole image")
 
 
-def _components_step(number: int, step: _recipe.Step, labels: da.Array) -> da.Array:
-    """fill_holes / remove_small_objects / remove_small_holes, exactly, over all tiles."""
+def _nonzero_values(labels: da.Array, known: frozenset | None) -> np.ndarray:
+    """The non-zero values of a label image: known from the recipe, else one pass."""
+    values = np.array(sorted(known)) if known is not None else np.unique(
+        da.unique(labels).compute())
+    return values[values != 0]
+
+
+def _components_step(number: int, step: _recipe.Step, labels: da.Array,
+                     known: frozenset | None) -> da.Array:
+    """fill_holes / remove_small_objects / remove_small_holes, exactly, over all tiles.
+
+    ``known`` is the set of values the label image can hold, when the recipe
+    says (a thresholded mask written as one label): with one non-zero label,
+    per-label and binary components are the same, and binary ones are faster.
+    """
     p = step.params
     op = p["operation"]
     if p.get("label") is not None:
@@ -166,7 +180,8 @@ def _components_step(number: int, step: _recipe.Step, labels: da.Array) -> da.Ar
     if op == "remove_small_objects":
         if is_mask:
             return components.remove_small_objects(labels, min_size=p["min_size"])
-        if p["per_label"]:
+        single = known is not None and _nonzero_values(labels, known).size <= 1
+        if p["per_label"] and not single:
             return components.remove_small_objects(labels, min_size=p["min_size"],
                                                    by_value=True)
         keep = components.remove_small_objects(labels != 0, min_size=p["min_size"])
@@ -175,8 +190,7 @@ def _components_step(number: int, step: _recipe.Step, labels: da.Array) -> da.Ar
     if not is_mask:
         # One label (a thresholded mask written as a label value): its holes are the
         # holes of the binary mask. Several labels fill their holes one by one.
-        values = np.unique(da.unique(labels).compute())
-        values = values[values != 0]
+        values = _nonzero_values(labels, known)
         if values.size > 1:
             raise _refuse(number, step, f"{op!r} on a label image with {values.size} labels "
                           "fills each label's holes separately, which is not tiled; run it "
@@ -213,6 +227,7 @@ def _store(ws: dict[str, da.Array], step: _recipe.Step, out: da.Array, shape,
             ws[step.target] = out
         return
     current = ws.get(step.target)
+    fresh = current is None
     if current is None:
         # A new target is an int32 layer; while it holds one mask label, a byte is
         # enough to compute with (4x less memory traffic); run_tiled casts back.
@@ -227,25 +242,48 @@ def _store(ws: dict[str, da.Array], step: _recipe.Step, out: da.Array, shape,
         narrow.discard(step.target)
     window = current[region] if region else current
     window = window.rechunk(out.chunks) if window.chunks != out.chunks else window
-    if step.spec.output is OutputKind.MASK:
+    kind = step.spec.output
+    if fresh and not region and kind is OutputKind.MASK:
+        # a new (all-zero) target: write_region reduces to this, without reading zeros
+        new = da.where(out, current.dtype.type(step.label_value), current.dtype.type(0))
+    elif (kind is OutputKind.LABELS and not region and not step.paint
+          and not step.preserve_labels and np.can_cast(out.dtype, current.dtype)
+          and (fresh or step.target in step.inputs.values())):
+        # every pixel takes the op's output (in place on its own input, or a new layer)
+        new = out.astype(current.dtype)
+    elif kind is OutputKind.MASK:
         values = np.asarray(step.label_value)
         _recipe.write_region(np.zeros(1, current.dtype), values)  # dtype check, eagerly
         new = da.map_blocks(_write_block, window, values, out, dtype=current.dtype,
                             preserve_labels=step.preserve_labels)
     else:
         where = (out != 0) if step.paint else None
-        if where is None:
-            new = da.map_blocks(_write_block, window, out, None, dtype=current.dtype,
-                                preserve_labels=step.preserve_labels)
-        else:
-            new = da.map_blocks(_write_block, window, out, where, dtype=current.dtype,
-                                preserve_labels=step.preserve_labels)
+        new = da.map_blocks(_write_block, window, out, where, dtype=current.dtype,
+                            preserve_labels=step.preserve_labels)
     if region:
         current = current.copy()
         current[region] = new
         ws[step.target] = current
     else:
         ws[step.target] = new
+
+
+# Ops whose output labels are a subset of their input labels (plus background).
+_VALUE_PRESERVING = ("morphology", "fill_labels", "fill_nearest", "remove_islands",
+                     "elastic_deform_labels")
+
+
+def _values_after(step: _recipe.Step, known: dict, ws: dict) -> frozenset | None:
+    """The values ``step.target`` can hold after the step, if the recipe tells."""
+    before = frozenset({0}) if step.target not in ws else known.get(step.target)
+    if before is None:
+        return None
+    if step.spec.output is OutputKind.MASK and step.label_value is not None:
+        return before | {int(step.label_value)}
+    if step.op in _VALUE_PRESERVING:
+        source = known.get(next(iter(step.inputs.values())))
+        return None if source is None else before | source | {0}
+    return None
 
 
 def _fits_a_byte(step: _recipe.Step, out: da.Array) -> bool:
@@ -294,6 +332,7 @@ def run_tiled(recipe: _recipe.Recipe, layers: Mapping[str, Any]) -> dict[str, da
         k: v if isinstance(v, da.Array) else da.asarray(v) for k, v in layers.items()
     }
     narrow: set[str] = set()
+    known: dict[str, frozenset | None] = {}  # values a layer can hold, where the recipe says
     for number, step in recipe.numbered_steps():
         if "seeds" in step.spec.roles:
             raise _refuse(number, step, "seeded region growing follows its seeds across the "
@@ -309,8 +348,9 @@ def run_tiled(recipe: _recipe.Recipe, layers: Mapping[str, Any]) -> dict[str, da
                 inputs[role] = _read(ws, name, reg, channel)
         except KeyError as err:
             raise _recipe.RecipeError(f"step {number} ({step.op}): {err.args[0]}") from None
-        out = _tiled_op(number, step, inputs)
         first = next(iter(step.inputs.values()))
+        out = _tiled_op(number, step, inputs, known.get(first))
+        known[step.target] = _values_after(step, known, ws)
         shape = ws[first].shape[:-1] if step.is_rgb_source() else ws[first].shape
         _store(ws, step, out, shape, narrow)
     for name in narrow:  # new targets are int32 layers, as in memory
