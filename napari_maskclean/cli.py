@@ -95,8 +95,10 @@ def demo(screenshot: str | None = None, *, sample: str = "coins") -> int:
     # Tab the docks so the window stays readable (they also open as tabs on their
     # own). In front: the widget that suits the sample; the docks behind pause and
     # hide their previews.
+    from ._widgets._napari_compat import main_window
+
     for dock in docks[1:]:
-        viewer.window._qt_window.tabifyDockWidget(docks[0], dock)
+        main_window(viewer).tabifyDockWidget(docks[0], dock)
     wanted = FRONT_WIDGET.get(sample, WIDGETS[0])
     front = next((d for n, d in zip(shown, docks, strict=True) if n == wanted), None)
     if screenshot:
@@ -104,7 +106,7 @@ def demo(screenshot: str | None = None, *, sample: str = "coins") -> int:
 
         from qtpy.QtWidgets import QApplication
 
-        viewer.window._qt_window.resize(1500, 950)
+        main_window(viewer).resize(1500, 950)
         for i in range(30):  # let live previews finish
             QApplication.processEvents()
             if i == 2:

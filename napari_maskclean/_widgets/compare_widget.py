@@ -86,6 +86,7 @@ from ._live import (
     wrapping_label,
     write_labels,
 )
+from ._napari_compat import replayed_item
 from ._scope import SCOPES, ScopeMixin, spatial_ndim
 
 if TYPE_CHECKING:
@@ -1068,11 +1069,4 @@ class CompareWidget(ScopeMixin, LiveWidget):
 
 def _replayed_item(layer: Labels, old, new):
     """The history item an undo or redo just replayed (None if it cannot be told)."""
-    if old is None or new is None:
-        return None
-    (u0, r0), (u1, r1) = old, new
-    if r1 == r0 + 1 and u1 == u0 - 1 and layer._redo_history:  # undo
-        return layer._redo_history[-1]
-    if u1 == u0 + 1 and r1 == r0 - 1 and layer._undo_history:  # redo
-        return layer._undo_history[-1]
-    return None
+    return replayed_item(layer, old, new)

@@ -31,17 +31,11 @@ from ..core.fill import (
 )
 from ..io import load_palette
 from ._changes import change_colormap
-from ._live import (
-    _OWNED_PREFIXES,
-    InputError,
-    Job,
-    LiveWidget,
-    Result,
-    new_labels_layer,
-    prefer_visible_layer,
-    write_labels,
-)
+from ._engine import Job, LiveWidget, Result
+from ._errors import InputError
+from ._layers import _OWNED_PREFIXES, new_labels_layer, prefer_visible_layer
 from ._scope import SCOPES, ScopeMixin, spatial_ndim
+from ._write import write_labels
 
 if TYPE_CHECKING:
     import napari

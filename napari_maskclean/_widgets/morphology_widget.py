@@ -10,15 +10,10 @@ from napari.layers import Labels
 from ..core.fill import change_preview
 from ..core.morphology import OPERATIONS, morphology
 from ._changes import change_colormap
-from ._live import (
-    Job,
-    LiveWidget,
-    Result,
-    layer_combo,
-    prefer_visible_layer,
-    write_labels,
-)
+from ._engine import Job, LiveWidget, Result
+from ._layers import layer_combo, prefer_visible_layer
 from ._scope import SCOPES, ScopeMixin, spatial_ndim
+from ._write import write_labels
 
 if TYPE_CHECKING:
     import napari

@@ -19,18 +19,12 @@ from ..core.threshold import (
     threshold_mask,
     threshold_value,
 )
+from ._engine import Job, LiveWidget, Result
+from ._errors import InputError
 from ._histogram import HistogramView
-from ._live import (
-    InputError,
-    Job,
-    LiveWidget,
-    Result,
-    layer_combo,
-    new_labels_layer,
-    prefer_visible_layer,
-    write_labels,
-)
+from ._layers import layer_combo, new_labels_layer, prefer_visible_layer
 from ._scope import SCOPES, ScopeMixin, check_target
+from ._write import write_labels
 
 if TYPE_CHECKING:
     import napari
