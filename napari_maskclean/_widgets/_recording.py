@@ -17,8 +17,16 @@ __all__ = ["forget", "recorder_for"]
 _RECORDERS: dict[int, tuple[weakref.ref, RecipeRecorder]] = {}
 
 
+def _unwrap(viewer):
+    """The viewer itself: napari hands plugin widgets a ``PublicOnlyProxy`` of it."""
+    while hasattr(viewer, "__wrapped__"):
+        viewer = viewer.__wrapped__
+    return viewer
+
+
 def recorder_for(viewer) -> RecipeRecorder:
-    """The recipe recorder of ``viewer`` (created on first use)."""
+    """The recipe recorder of ``viewer`` (created on first use; proxies count as it)."""
+    viewer = _unwrap(viewer)
     key = id(viewer)
     hit = _RECORDERS.get(key)
     if hit is not None and hit[0]() is viewer:
@@ -36,4 +44,4 @@ def recorder_for(viewer) -> RecipeRecorder:
 
 def forget(viewer) -> None:
     """Drop the recipe of ``viewer`` (tests; a fresh start)."""
-    _RECORDERS.pop(id(viewer), None)
+    _RECORDERS.pop(id(_unwrap(viewer)), None)

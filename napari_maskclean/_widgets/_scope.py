@@ -135,3 +135,29 @@ def check_target(target: Layer, source: Layer) -> None:
                 f"{source.name!r} has {name} {tuple(theirs.tolist())}: their pixels do not "
                 "line up; give the target the same scale and translate, or leave 'target' "
                 "empty to create a new, aligned layer.")
+
+
+def step_placement(job) -> dict:
+    """Where a job worked, as a recipe step records it (world coordinates, not the slider).
+
+    ``scope`` ("slice" with ``slice_world``, "volume", or "each_slice" when the
+    job's parameters say ``per_slice``) and the source layer's ``scale`` and
+    ``translate`` over its non-channel axes, so that a replay finds the same
+    slice (:meth:`napari_maskclean.recipe.Step.region`) and seeds.
+    """
+    from ..recipe import Scope
+
+    layer = job.source
+    ndim = spatial_ndim(layer)
+    scale = [float(v) for v in np.asarray(layer.scale)[-ndim:]]
+    translate = [float(v) for v in np.asarray(layer.translate)[-ndim:]]
+    out: dict = {"scale": scale, "translate": translate}
+    if job.region:
+        out["scope"] = Scope.SLICE
+        out["slice_world"] = [float(i) * scale[a] + translate[a]
+                              for a, i in enumerate(job.region)]
+    elif job.params.get("per_slice"):
+        out["scope"] = Scope.EACH_SLICE
+    else:
+        out["scope"] = Scope.VOLUME
+    return out

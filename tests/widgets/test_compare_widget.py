@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 
+import napari_maskclean._widgets._engine as engine_mod
 import napari_maskclean._widgets._live as live_mod
 import napari_maskclean._widgets.compare_widget as cw
 from napari_maskclean._widgets._live import PREVIEW_PREFIX, write_labels
@@ -47,6 +48,7 @@ def messages(monkeypatch):
     monkeypatch.setattr(cw, "show_info", lambda m: got["info"].append(m))
     monkeypatch.setattr(cw, "show_error", lambda m: got["error"].append(m))
     monkeypatch.setattr(live_mod, "show_error", lambda m: got["error"].append(m))
+    monkeypatch.setattr(engine_mod, "show_error", lambda m: got["error"].append(m))
     return got
 
 
