@@ -30,17 +30,21 @@ from ..core.fill import (
     palette_color_dict,
 )
 from ..io import load_palette
+from ..ops import REGISTRY
+from ..recipe import Step, merge_palette
 from ._changes import change_colormap
 from ._engine import Job, LiveWidget, Result
 from ._errors import InputError
 from ._layers import _OWNED_PREFIXES, new_labels_layer, prefer_visible_layer
-from ._scope import SCOPES, ScopeMixin, spatial_ndim
+from ._scope import SCOPES, ScopeMixin, spatial_ndim, step_placement
 from ._write import write_labels
 
 if TYPE_CHECKING:
     import napari
 
 _FILL = ("holes up to max size", "all invalid pixels")
+FILL_LABELS = REGISTRY["fill_labels"]
+FILL_RGB_MASK = REGISTRY["fill_rgb_mask"]
 _PALETTE = ("estimate from the mask", "load from file")
 
 
@@ -298,17 +302,29 @@ class FillWidget(ScopeMixin, LiveWidget):
         if job.source not in self.viewer.layers:
             raise InputError(f"the layer {job.source.name!r} was removed; choose another mask.")
         if not _is_rgb(job.source):
+            self._written = {"target": job.source.name, "new_target": False}
             return write_labels(job.source, result.value, region=job.region,
                                 preserve_labels=False)
         if self._committed is result:
             return 0  # the RGB source does not change: the same preview is already written
         target, lut = self._labels_for_rgb(job.source, result.value.palette)
         self._last_output = target
+        self._written = {"target": target.name, "new_target": self._created,
+                         "palette": np.asarray(target.metadata["palette"]).tolist()}
         written = write_labels(target, lut[result.value.labels], region=job.region,
                                preserve_labels=False)
         self._committed = result
         # Report the pixels whose colour is cleaned (as previewed), not the labels written.
         return result.extra.n_changed if written or self._created else 0
+
+    def recipe_step(self, result: Result) -> Step:
+        """The step that replays the last commit (labels in place; RGB into '<name> labels')."""
+        job = result.job
+        rgb = _is_rgb(job.source)
+        spec = FILL_RGB_MASK if rgb else FILL_LABELS
+        return Step(op=spec.name, version=spec.version, params=dict(job.params),
+                    inputs={"rgb" if rgb else "labels": job.source.name},
+                    preserve_labels=False, **self._written, **step_placement(job))
 
     def _labels_for_rgb(self, source: Image, palette: np.ndarray) -> tuple[Labels, np.ndarray]:
         """The '<name> labels' layer for an RGB mask, and a look-up table into its labels.
@@ -326,24 +342,13 @@ class FillWidget(ScopeMixin, LiveWidget):
             if not (isinstance(layer, Labels) and layer.name == name
                     and layer.data.shape == shape and old is not None):
                 continue
-            merged = [tuple(c) for c in np.asarray(old, np.uint8).tolist()]
-            index = {c: k for k, c in enumerate(merged)}
-            lut = np.empty(len(palette), dtype=np.int32)
-            for k, colour in enumerate(map(tuple, palette.tolist())):
-                if colour not in index:
-                    index[colour] = len(merged)
-                    merged.append(colour)
-                lut[k] = index[colour]
+            merged, lut = merge_palette(old, palette)  # the replay merges the same way
             if len(merged) > len(old):
-                layer.metadata["palette"] = np.array(merged, np.uint8)
+                layer.metadata["palette"] = merged
                 layer.colormap = DirectLabelColormap(
                     color_dict=palette_color_dict(layer.metadata["palette"]))
             return layer, lut
-        lut = np.arange(len(palette), dtype=np.int32)
-        if (palette[0, :3] != 0).any():
-            # no black: keep label 0 (napari's background) free of any class
-            palette = np.vstack([np.zeros((1, palette.shape[1]), np.uint8), palette])
-            lut += 1
+        palette, lut = merge_palette(None, palette)
         layer = new_labels_layer(self.viewer, source, name)
         layer.metadata["palette"] = palette
         layer.colormap = DirectLabelColormap(color_dict=palette_color_dict(palette))
