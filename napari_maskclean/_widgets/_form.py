@@ -15,6 +15,7 @@ Widgets add their own controls (layer pickers, target, scope) around the form.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -36,6 +37,16 @@ def _none_value(p: Param) -> float:
     lo = p.min if p.min is not None else (_INT_RANGE[0] + 1 if p.type is int else
                                           _FLOAT_RANGE[0] + 1)
     return lo - 1
+
+
+def _decimals(*values: float) -> int:
+    """Decimals that show every value exactly enough (at least 2, at most 6)."""
+    out = 2
+    for v in values:
+        v = abs(float(v))
+        if 0 < v < 1:
+            out = max(out, min(6, -math.floor(math.log10(v)) + 1))
+    return out
 
 
 def control_for(p: Param, **options: Any) -> Widget:
@@ -63,7 +74,10 @@ def control_for(p: Param, **options: Any) -> Widget:
             step = 1.0 if hi - lo > 10 else 0.01
             kw = {**common, "min": float(lo), "max": float(hi), "value": float(value),
                   "step": step, **options}
-            widget = FloatSpinBox(**kw)
+            widget = FloatSpinBox(**{k: v for k, v in kw.items() if k not in ("min", "value")})
+            # enough decimals for the bounds and the step (Qt rounds to 2 by default)
+            widget.native.setDecimals(_decimals(kw["min"], kw["step"], kw["value"]))
+            widget.min, widget.value = kw["min"], kw["value"]
         if p.optional:
             widget.native.setSpecialValueText(NONE_TEXT)
         return widget
