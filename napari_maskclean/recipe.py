@@ -755,6 +755,11 @@ class RecipeRecorder:
         self._changed()
         return step
 
+    def replace(self, recipe: Recipe) -> None:
+        """Make ``recipe``'s steps the recorded ones (a loaded recipe)."""
+        self.recipe.steps[:] = list(recipe.steps)
+        self._changed()
+
     def clear(self) -> None:
         """Remove every step."""
         self.steps.clear()
