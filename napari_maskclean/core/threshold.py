@@ -21,6 +21,7 @@ from skimage import exposure, filters
 
 from ._channels import to_single_channel
 from ._median3d import median3x3x3
+from .slicing import each_plane
 
 try:  # opencv-python-headless is a dependency; the fallbacks give the same results
     import cv2
@@ -593,18 +594,14 @@ def _run(
             progress(1, 1)
         return mask, t, img.shape
 
-    lead = img.shape[:-2]
-    total = math.prod(lead)
     values = []
-    for done, idx in enumerate(np.ndindex(*lead), start=1):
+    for idx in each_plane(img.shape, progress=progress):
         filtered = _prefilter(img[idx], pre)
         t = _threshold(filtered, opts, where=f"slice {idx} of the ")
         if mask is not None:
             _apply(filtered, _cut(t, opts), invert, mask[idx])
         else:
             values.append(t)
-        if progress is not None:
-            progress(done, total)
     return mask, values, img.shape
 
 
