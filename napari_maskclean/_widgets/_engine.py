@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from magicgui.widgets import Container, PushButton
-from napari.layers import Image, Labels, Layer
+from napari.layers import Layer
 from napari.qt.threading import thread_worker
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtCore import QTimer
@@ -35,15 +35,8 @@ from qtpy.QtCore import QTimer
 from ._docking import _VisibilityFilter
 from ._errors import InputError
 from ._history import POLL_MS, SourceWatcher
-from ._layers import (
-    PREVIEW_PREFIX,
-    SEEDS_PREFIX,
-    _set_if_changed,
-    compact_labels,
-    image_array,
-    is_owned,
-    wrapping_label,
-)
+from ._layers import PREVIEW_PREFIX, SEEDS_PREFIX, image_array, is_owned, wrapping_label
+from ._preview import PreviewLayer
 from ._recording import recorder_for
 
 if TYPE_CHECKING:
@@ -106,7 +99,7 @@ class Result:
 
 
 
-class LiveWidget(SourceWatcher, Container):
+class LiveWidget(PreviewLayer, SourceWatcher, Container):
     """Base class of the plugin's dock widgets (see the module docstring).
 
     Parameters
@@ -281,11 +274,6 @@ class LiveWidget(SourceWatcher, Container):
             self._timer.stop()
         elif self._live and not self.is_current():
             self._timer.start()
-
-    def owned_layers(self) -> list[Layer]:
-        """The layers this widget shows its preview in (hidden with the widget)."""
-        layer = self.preview_layer()
-        return [] if layer is None else [layer]
 
     def _snapshot(self) -> Job | None:
         """Call make_job, turning bad input into a visible message."""
@@ -470,73 +458,6 @@ class LiveWidget(SourceWatcher, Container):
             logger.exception("%s: could not record the recipe step", self.title)
             show_warning(f"{self.title}: the commit is done but could not be recorded in "
                          "the recipe (see the log); please report this.")
-
-    # ---- preview layer ---------------------------------------------------------------
-    def preview_layer(self) -> Layer | None:
-        """Return the preview layer if it exists."""
-        for layer in self.viewer.layers:
-            if layer.name == self.preview_name:
-                return layer
-        return None
-
-    def update_preview(self, job: Job, data: np.ndarray, **layer_kwargs) -> Layer:
-        """Show ``data`` (for ``job.region`` of ``job.source``) in the preview layer.
-
-        The preview layer is created once and then updated in place: replacing
-        ``layer.data`` or re-setting scale/translate makes napari redo far more work
-        than copying the new values into the array it already displays.
-        """
-        source = job.source
-        full_shape = source.data.shape[: source.ndim]  # ndim excludes an RGB channel axis
-        ndim = len(full_shape)
-        data = compact_labels(data) if self.preview_kind == "labels" else data
-        kind = Labels if self.preview_kind == "labels" else Image
-        layer = self.preview_layer()
-        if layer is not None and not isinstance(layer, kind):
-            self.viewer.layers.remove(layer)
-            layer = None
-        reusable = (layer is not None and layer.data.shape == full_shape
-                    and layer.data.dtype == data.dtype and isinstance(layer.data, np.ndarray))
-        if reusable:
-            if job.region:
-                # A slice of a stack: the preview has the source's full shape so it lines
-                # up with the slider; only the current slice is filled.
-                layer.data[...] = 0
-                layer.data[job.region] = data
-            else:
-                np.copyto(layer.data, data)
-            _set_if_changed(layer, "scale", source.scale[-ndim:])
-            _set_if_changed(layer, "translate", source.translate[-ndim:])
-            for key, value in layer_kwargs.items():
-                if key != "colormap":  # colormaps compare poorly; set them when created
-                    _set_if_changed(layer, key, value)
-            layer.refresh()
-            return layer
-        full = np.zeros(full_shape, dtype=data.dtype)
-        full[job.region] = data
-        if layer is not None:
-            self.viewer.layers.remove(layer)
-        active = self.viewer.layers.selection.active
-        layer = self.viewer.add_layer(
-            kind(full, name=self.preview_name, scale=source.scale[-ndim:],
-                 translate=source.translate[-ndim:], **layer_kwargs)
-        )
-        if self._hidden:  # a result that was on its way when the dock was hidden
-            layer.visible = False
-            self._hid_layers.append(layer)
-        # Adding a layer selects it: give the selection back to the user's layer (never
-        # to a hidden one, which the user would then paint into without seeing it).
-        if active is not None and active in self.viewer.layers and not self._is_preview(active):
-            self.viewer.layers.selection.active = active
-        elif source.visible:
-            self.viewer.layers.selection.active = source
-        return layer
-
-    def remove_preview(self) -> None:
-        """Remove the preview layer if present."""
-        layer = self.preview_layer()
-        if layer is not None:
-            self.viewer.layers.remove(layer)
 
     # ---- lifetime --------------------------------------------------------------------
     _closed = False
