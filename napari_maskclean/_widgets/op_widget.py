@@ -170,16 +170,19 @@ class OpWidget(ScopeMixin, LiveWidget):
                     **step_placement(job))
 
 
-def op_widget_factory(name: str):
-    """A napari widget contribution for op ``name`` (``python_name`` target in napari.yaml)."""
+def op_widget_factory(name: str) -> type[OpWidget]:
+    """A dock class for op ``name``, to list in napari.yaml (``python_name``).
 
-    def factory(viewer: napari.viewer.Viewer) -> OpWidget:
-        return OpWidget(viewer, name)
+    napari builds a dock from a class whose ``__init__`` takes the viewer.
+    """
 
-    factory.__name__ = f"{name}_widget"
-    return factory
+    def __init__(self, viewer: napari.viewer.Viewer) -> None:
+        OpWidget.__init__(self, viewer, name)
+
+    title = "".join(part.capitalize() for part in name.split("_"))
+    return type(f"{title}Widget", (OpWidget,), {"__init__": __init__, "__module__": __name__,
+                                                "__doc__": REGISTRY[name].doc})
 
 
 #: Docks of simple operations without a custom widget (listed in napari.yaml).
 to_grey_widget = op_widget_factory("to_grey")
-fill_nearest_widget = op_widget_factory("fill_nearest")

@@ -63,7 +63,8 @@ def test_to_grey_dock_makes_an_image_layer(make_napari_viewer, qtbot):
     astro = skdata.astronaut()[::4, ::4]
     viewer = make_napari_viewer()
     viewer.add_image(astro, name="astro", rgb=True)
-    w = add(viewer, "to_grey")
+    _dock, w = viewer.window.add_plugin_dock_widget("napari-maskclean", "RGB to grey")
+    assert isinstance(w, OpWidget) and w.spec is REGISTRY["to_grey"]
     w.form["channel"].value = "green"
     wait_for_result(qtbot, w)
     assert w.preview_layer().data.shape == astro.shape[:2]
