@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 from magicgui.widgets import Container, SpinBox
@@ -11,12 +11,7 @@ from napari.utils.colormaps import DirectLabelColormap
 from napari.utils.notifications import show_info
 
 from ..core.convert import to_grey
-from ..core.threshold import (
-    image_histogram,
-    prefilter_image,
-    threshold_mask,
-    threshold_value,
-)
+from ..core.threshold import threshold_with_histogram
 from ..ops import REGISTRY, ParamError
 from ..recipe import Step
 from ._engine import Job, LiveWidget, Result
@@ -30,50 +25,16 @@ from ._write import write_labels
 if TYPE_CHECKING:
     import napari
 
-_LOCAL = ("local", "sauvola", "niblack")
 # One fixed, clearly visible colour for the mask preview (not a random label colour).
 _MASK_COLORS = DirectLabelColormap(color_dict={None: "transparent", 0: "transparent",
                                                1: "cyan"})
 
 
-_PREFILTER_KEYS = ("prefilter", "prefilter_size", "sigma", "clip_limit")
 THRESHOLD = REGISTRY["threshold"]
 TO_GREY = REGISTRY["to_grey"]
 #: Finer steps than the form's defaults for these spin boxes.
 _FORM_OPTIONS = {"level": {"step": 1.0}, "k": {"step": 0.05}, "sigma": {"step": 0.1},
                  "clip_limit": {"step": 0.005}}
-
-
-class Thresholded(NamedTuple):
-    """A job's result: the mask, and the histogram of the values it was cut from."""
-
-    mask: np.ndarray
-    counts: np.ndarray
-    edges: np.ndarray
-    levels: Any  # the level(s) used, or None (local methods, one level per slice)
-
-
-def _threshold_with_histogram(image: np.ndarray, **params) -> Thresholded:
-    """:func:`threshold_mask`, plus the histogram of the prefiltered image.
-
-    The prefilter runs once, and the level once: the histogram shows the values the
-    level applies to (CLAHE and equalisation map them to 0..1), and the mask is cut
-    at exactly that level (as ``threshold_mask(image, **params)`` would).
-    """
-    rest = dict(params)
-    pre = {k: rest.pop(k) for k in _PREFILTER_KEYS if k in rest}
-    if pre.get("prefilter"):
-        image = prefilter_image(image, per_slice=bool(rest.get("per_slice")), **pre)
-    counts, edges = image_histogram(image)
-    if rest["method"] in _LOCAL or rest.get("per_slice"):
-        # a threshold image, or one level per slice: not a line on a histogram
-        return Thresholded(threshold_mask(image, **rest), counts, edges, None)
-    levels = threshold_value(image, **rest)
-    cut = np.ravel(levels)[rest.get("class_index", 0)] if rest["method"] == "multiotsu" \
-        else levels
-    manual = {k: v for k, v in rest.items() if k not in ("method", "level")}
-    mask = threshold_mask(image, method="manual", level=float(cut), **manual)
-    return Thresholded(mask, counts, edges, levels)
 
 
 class ThresholdWidget(ScopeMixin, LiveWidget):
@@ -165,7 +126,7 @@ class ThresholdWidget(ScopeMixin, LiveWidget):
         if layer.rgb:
             image = to_grey(image, channel=self.rgb_channel.value)
         params = self.params()
-        return Job(_threshold_with_histogram, (image,), params, layer, region,
+        return Job(threshold_with_histogram, (image,), params, layer, region,
                    post=lambda t: (t.counts, t.edges, t.levels))
 
     def preview_data(self, result: Result) -> np.ndarray:
