@@ -78,7 +78,7 @@ def control_for(p: Param, **options: Any) -> Widget:
             # enough decimals for the bounds and the step (Qt rounds to 2 by default)
             widget.native.setDecimals(_decimals(kw["min"], kw["step"], kw["value"]))
             widget.min, widget.value = kw["min"], kw["value"]
-        if p.optional:
+        if p.optional and widget.min <= _none_value(p):
             widget.native.setSpecialValueText(NONE_TEXT)
         return widget
     if p.type is list:

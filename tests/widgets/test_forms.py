@@ -111,3 +111,42 @@ def test_docks_show_the_spec_form(make_napari_viewer, dock_name, op, set_by_dock
     for control in w.form.widgets:
         assert getattr(w, control.name) is control  # the dock's attributes are the form's
     assert spec.validate(w.form.values()) == spec.defaults
+
+
+#: The Fill holes dock's controls and the spec parameters they stand for.
+FILL_CONTROLS = {
+    "invalid_label": ("fill_labels", "invalid"),
+    "rgb_invalid": ("fill_rgb_mask", "invalid"),
+    "snap": ("fill_rgb_mask", "snap"),
+    "max_colors": ("fill_rgb_mask", "palette_max_colors"),
+    "min_count": ("fill_rgb_mask", "palette_min_count"),
+    "max_hole_size": ("fill_labels", "max_hole_size"),
+    "max_distance": ("fill_labels", "max_distance"),
+    "dilate": ("fill_labels", "dilate_invalid"),
+    "min_island": ("fill_labels", "min_island_size"),
+}
+
+
+def test_fill_dock_controls_come_from_the_specs(make_napari_viewer):
+    viewer = make_napari_viewer()
+    w = _dock(viewer, "Fill holes")
+    for control, (op, name) in FILL_CONTROLS.items():
+        p = REGISTRY[op].param(name)
+        widget = getattr(w, control)
+        assert widget.tooltip == p.tooltip and widget.label == p.label, control
+        if p.is_enum:
+            assert tuple(widget.choices) == p.choices and widget.value == p.default
+        elif p.max is not None:
+            assert widget.max == p.max, control
+        if p.default is not None and not p.is_enum:
+            assert widget.value == p.default, control
+    colour = REGISTRY["fill_rgb_mask"].param("invalid_color")
+    assert [c.value for c in w._rgb] == colour.default
+    assert all(c.max == colour.max for c in w._rgb)
+    # each control stands for its parameter in the job
+    import numpy as np
+
+    viewer.add_labels(np.ones((20, 20), np.int32), name="lab")
+    w.target.value = viewer.layers["lab"]
+    params = w.params(viewer.layers["lab"], ())
+    assert REGISTRY["fill_labels"].validate(params) == {**params, "per_slice": False}
