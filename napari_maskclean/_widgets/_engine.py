@@ -62,7 +62,8 @@ class Job:
     args : tuple
         Positional arrays for ``func``.
     params : dict
-        Keyword parameters for ``func``: plain JSON-able values, recorded as the step.
+        Keyword parameters for ``func``: plain JSON-able values (validated by the op's
+        spec); a widget's :meth:`LiveWidget.recipe_step` records them.
     source : Layer
         The layer the input came from (the preview copies its scale and translate).
     region : tuple
@@ -79,7 +80,6 @@ class Job:
     source: Layer
     region: tuple = ()
     post: Callable[[Any], Any] | None = None
-
 
     def run(self) -> Result:
         """Run the job (off the GUI thread)."""
