@@ -1,7 +1,9 @@
 """The ``maskclean`` command: a thin layer over the library.
 
 ``maskclean demo`` opens napari with the sample data and every widget docked;
-``maskclean compare TRUTH PRED`` scores masks against ground truth, file by file.
+``maskclean compare TRUTH PRED`` scores masks against ground truth, file by file;
+``maskclean run RECIPE INPUT... -o OUTDIR`` replays a recipe saved from the Recipe
+dock on files (:func:`napari_maskclean.run.main_run`).
 Errors are one line on stderr and a non-zero exit code, never a traceback.
 """
 
@@ -30,12 +32,15 @@ EXIT_INTERRUPTED = 130
 EXIT_CODES_HELP = """\
 exit codes:
   0    success (compare: files that could not be compared are listed on stderr,
-       one line each, and left out of the totals)
-  1    compare: nothing could be compared (every file was skipped)
+       one line each, and left out of the totals; run: at least one input was
+       processed, each one that could not be is listed as 'FAILED file: reason')
+  1    compare: nothing could be compared (every file was skipped);
+       run: no input could be processed
   2    error: bad command line, a missing input, an output that is refused
        (exists without --overwrite, a folder, an input file, an unknown
-       format, a folder that is missing or not writable); one line on stderr,
-       nothing written
+       format, a folder that is missing or not writable), a recipe that
+       cannot be read or replayed (unknown op, newer schema, bad parameter);
+       one line on stderr, nothing written
   130  interrupted (Ctrl-C); nothing partial written
 """
 
@@ -95,8 +100,10 @@ def demo(screenshot: str | None = None, *, sample: str = "coins") -> int:
     # Tab the docks so the window stays readable (they also open as tabs on their
     # own). In front: the widget that suits the sample; the docks behind pause and
     # hide their previews.
+    from ._widgets._napari_compat import main_window
+
     for dock in docks[1:]:
-        viewer.window._qt_window.tabifyDockWidget(docks[0], dock)
+        main_window(viewer).tabifyDockWidget(docks[0], dock)
     wanted = FRONT_WIDGET.get(sample, WIDGETS[0])
     front = next((d for n, d in zip(shown, docks, strict=True) if n == wanted), None)
     if screenshot:
@@ -104,7 +111,7 @@ def demo(screenshot: str | None = None, *, sample: str = "coins") -> int:
 
         from qtpy.QtWidgets import QApplication
 
-        viewer.window._qt_window.resize(1500, 950)
+        main_window(viewer).resize(1500, 950)
         for i in range(30):  # let live previews finish
             QApplication.processEvents()
             if i == 2:
@@ -275,7 +282,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="score only this label as foreground (default: any non-zero)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p = sub.add_parser("run", help="replay a recipe (saved from the Recipe dock) on files",
+                       description="Replay a recipe on files, one after another: outputs "
+                       "in the input's format under OUTDIR (colour masks and JPEG inputs as "
+                       "PNG), written atomically, each with a <output>.recipe.json sidecar "
+                       "(recipe, versions, the input's SHA-256).",
+                       epilog=EXIT_CODES_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("recipe", help="recipe JSON file")
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="files (PNG/TIFF/JPEG/NPY/zarr), folders or glob patterns")
+    p.add_argument("-o", "--outdir", required=True, help="output folder (created)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return parser
+
+
+def _run_argv(args: argparse.Namespace) -> list[str]:
+    """The arguments of ``maskclean run`` for :func:`napari_maskclean.run.main_run`."""
+    out = [args.recipe, *args.inputs, "-o", args.outdir]
+    return out + ["--overwrite"] * args.overwrite + ["--quiet"] * args.quiet
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -287,6 +313,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.screenshot and _needs_virtual_display():
                 return _rerun_under_xvfb(argv)
             return demo(args.screenshot, sample=args.sample)
+        if args.command == "run":
+            from .run import main_run
+
+            return main_run(_run_argv(args))
         if args.command == "compare":
             return compare(args.truth, args.pred, output=args.output, plot=args.plot,
                            positive=args.positive, overwrite=args.overwrite, quiet=args.quiet)

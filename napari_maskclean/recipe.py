@@ -17,6 +17,11 @@ this module, so the script and ``apply`` share their code.
 
 napari-free. :class:`RecipeRecorder` is the per-viewer list of steps the widgets
 append to (reorder, delete, enable/disable, edit parameters).
+
+Longer than ~500 lines on purpose: the replay (:meth:`Recipe.apply`) and the
+exported script (:meth:`Recipe.to_python`) must run the very same helpers
+(``_SHARED``, copied into scripts by ``inspect.getsource``), so the data model,
+the replay and the export stay together; the recorder could move out if it grows.
 """
 
 from __future__ import annotations
@@ -754,6 +759,11 @@ class RecipeRecorder:
         self.steps[index] = step
         self._changed()
         return step
+
+    def replace(self, recipe: Recipe) -> None:
+        """Make ``recipe``'s steps the recorded ones (a loaded recipe)."""
+        self.recipe.steps[:] = list(recipe.steps)
+        self._changed()
 
     def clear(self) -> None:
         """Remove every step."""

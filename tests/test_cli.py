@@ -341,3 +341,64 @@ def test_help_documents_exit_codes(capsys):
     assert "exit codes:" in out
     for code in ("0 ", "1 ", "2 ", "130"):
         assert f"\n  {code}" in out
+
+
+# ------------------------------------------------------------------------------ run
+def _morphology_recipe(tmp_path) -> Path:
+    from napari_maskclean.recipe import Recipe, Step
+
+    recipe = Recipe(steps=[Step("morphology", {"operation": "remove_small_objects",
+                                               "min_size": 20}, {"labels": "mask"}, "mask")])
+    return recipe.save(tmp_path / "clean.json")
+
+
+def test_run_over_a_folder_of_samples_with_sidecars_and_bad_inputs(tmp_path, capsys):
+    import json
+
+    from napari_maskclean.recipe import Recipe
+    from napari_maskclean.run import sha256
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("coins_truth.png", "coins_annotation.png", "blobs3d_truth.tif"):
+        shutil.copy(SAMPLES / name, folder / name)
+    (folder / "broken.png").write_bytes(b"not a png at all")
+    recipe = _morphology_recipe(tmp_path)
+    out = tmp_path / "out"
+    code = main(["run", str(recipe), str(folder), str(tmp_path / "missing.tif"), "-o",
+                 str(out), "-q"])
+    captured = capsys.readouterr()
+    assert code == 0
+    failed = [ln for ln in captured.err.splitlines() if ln.startswith("FAILED")]
+    assert len(failed) == 2 and "Traceback" not in captured.err
+    assert any("broken.png" in ln for ln in failed)
+    assert any("missing.tif" in ln and "no such file" in ln for ln in failed)
+    assert "3 of 5 inputs processed" in captured.out
+    for name in ("coins_truth.png", "coins_annotation.png", "blobs3d_truth.tif"):
+        expected = Recipe.load(recipe).apply(read_mask(folder / name))
+        np.testing.assert_array_equal(read_mask(out / name), expected)
+        meta = json.loads((out / f"{name}.recipe.json").read_text())
+        assert meta["input_sha256"] == sha256(folder / name)
+    # a second run refuses to replace the outputs without --overwrite, then replaces them
+    assert main(["run", str(recipe), str(folder / "coins_truth.png"), "-o", str(out),
+                 "-q"]) == 1
+    assert "already exists" in capsys.readouterr().err
+    assert main(["run", str(recipe), str(folder / "coins_truth.png"), "-o", str(out),
+                 "--overwrite", "-q"]) == 0
+
+
+def test_run_exit_codes(tmp_path, capsys):
+    recipe = _morphology_recipe(tmp_path)
+    assert main(["run", str(recipe), str(tmp_path / "none.png"), "-o",
+                 str(tmp_path / "o"), "-q"]) == 1  # nothing processed
+    assert "no such file" in capsys.readouterr().err
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "napari-maskclean recipe", "schema": 1, "steps": '
+                   '[{"op": "warp_drive", "params": {}, "target": "x"}]}')
+    assert main(["run", str(bad), str(SAMPLES), "-o", str(tmp_path / "o"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "warp_drive" in err and len(err.strip().splitlines()) == 1
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    out = capsys.readouterr().out
+    assert "exit codes:" in out and "run: no input could be processed" in out

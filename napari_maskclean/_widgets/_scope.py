@@ -1,4 +1,9 @@
-"""Where a widget works in nD data: the current 2D slice, the whole volume, or each slice."""
+"""Where a widget works in nD data: the current 2D slice, the whole volume, or each slice.
+
+:func:`current_region` maps the viewer's slider to the index of the slice on screen;
+:meth:`ScopeMixin.scope_fields` turns a job's region into the world coordinates a
+recipe step records (``scope``, ``slice_world``, ``scale``, ``translate``).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,53 @@ import numpy as np
 from magicgui.widgets import ComboBox
 from napari.layers import Layer
 
-from ._live import InputError, current_region
+from ._errors import InputError
+
+
+def current_region(viewer, layer: Layer, *, n_spatial: int = 2) -> tuple:
+    """Return the index of the 2D slice of ``layer`` that the viewer shows now.
+
+    Integer indices for the leading (non-displayed) axes, nothing for the last
+    ``n_spatial`` axes. A layer with no more than ``n_spatial`` axes gives ``()``.
+
+    Raises
+    ------
+    InputError
+        When the view does not show such a slice of the layer: another pair of
+        axes displayed (the axes were reordered or rolled), the 3D view for a
+        2D slice, or the slider beyond the layer's extent. Working on another
+        slice than the one on screen would be a silent wrong answer.
+    """
+    ndim = layer.ndim  # napari's ndim excludes an RGB(A) channel axis
+    n_lead = ndim - n_spatial
+    if n_lead <= 0:
+        return ()
+    dims = viewer.dims
+    offset = dims.ndim - ndim  # the layer's axes are the last ones of the world
+    displayed = sorted(d - offset for d in dims.displayed)
+    if displayed != list(range(n_lead, ndim))[-len(displayed):] or len(displayed) > n_spatial:
+        what = "the 3D view" if dims.ndisplay == 3 else f"axes {tuple(dims.displayed)} displayed"
+        raise InputError(
+            f"'current slice' works on the {n_spatial}D slice of the last {n_spatial} axes of "
+            f"{layer.name!r}, but the viewer shows {what}; switch to the 2D view (the "
+            "square/cube button at the bottom left) with the default axis order (the "
+            "transpose/roll buttons change it), or work on the whole volume."
+        )
+    point = np.asarray(dims.point)[-ndim:]
+    data_point = np.asarray(layer.world_to_data(point))
+    shape = layer.data.shape
+    idx = []
+    for axis in range(n_lead):
+        i = int(np.round(data_point[axis]))
+        if not 0 <= i < shape[axis]:
+            raise InputError(
+                f"the slider is at slice {i} of axis {axis}, outside {layer.name!r} "
+                f"(slices 0 to {shape[axis] - 1}); move the slider into the layer."
+            )
+        idx.append(i)
+    return tuple(idx)
+
+
 
 #: Scope choices shown in the widgets (the order is relied upon).
 SCOPES = ("current slice", "whole volume", "each slice")
@@ -84,3 +135,29 @@ def check_target(target: Layer, source: Layer) -> None:
                 f"{source.name!r} has {name} {tuple(theirs.tolist())}: their pixels do not "
                 "line up; give the target the same scale and translate, or leave 'target' "
                 "empty to create a new, aligned layer.")
+
+
+def step_placement(job) -> dict:
+    """Where a job worked, as a recipe step records it (world coordinates, not the slider).
+
+    ``scope`` ("slice" with ``slice_world``, "volume", or "each_slice" when the
+    job's parameters say ``per_slice``) and the source layer's ``scale`` and
+    ``translate`` over its non-channel axes, so that a replay finds the same
+    slice (:meth:`napari_maskclean.recipe.Step.region`) and seeds.
+    """
+    from ..recipe import Scope
+
+    layer = job.source
+    ndim = spatial_ndim(layer)
+    scale = [float(v) for v in np.asarray(layer.scale)[-ndim:]]
+    translate = [float(v) for v in np.asarray(layer.translate)[-ndim:]]
+    out: dict = {"scale": scale, "translate": translate}
+    if job.region:
+        out["scope"] = Scope.SLICE
+        out["slice_world"] = [float(i) * scale[a] + translate[a]
+                              for a, i in enumerate(job.region)]
+    elif job.params.get("per_slice"):
+        out["scope"] = Scope.EACH_SLICE
+    else:
+        out["scope"] = Scope.VOLUME
+    return out

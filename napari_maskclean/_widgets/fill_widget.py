@@ -17,12 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, FloatSpinBox, SpinBox
+from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, SpinBox
 from napari.layers import Image, Labels, Layer
 from napari.utils.colormaps import DirectLabelColormap
 
 from ..core.fill import (
-    RGB_INVALID_MODES,
     ChangePreview,
     change_preview,
     fill_labels,
@@ -30,23 +29,22 @@ from ..core.fill import (
     palette_color_dict,
 )
 from ..io import load_palette
+from ..ops import REGISTRY, FillMode
+from ..recipe import Step, merge_palette
 from ._changes import change_colormap
-from ._live import (
-    _OWNED_PREFIXES,
-    InputError,
-    Job,
-    LiveWidget,
-    Result,
-    new_labels_layer,
-    prefer_visible_layer,
-    write_labels,
-)
-from ._scope import SCOPES, ScopeMixin, spatial_ndim
+from ._engine import Job, LiveWidget, Result
+from ._errors import InputError
+from ._form import control_for
+from ._layers import _OWNED_PREFIXES, new_labels_layer, prefer_visible_layer
+from ._scope import SCOPES, ScopeMixin, spatial_ndim, step_placement
+from ._write import write_labels
 
 if TYPE_CHECKING:
     import napari
 
 _FILL = ("holes up to max size", "all invalid pixels")
+FILL_LABELS = REGISTRY["fill_labels"]
+FILL_RGB_MASK = REGISTRY["fill_rgb_mask"]
 _PALETTE = ("estimate from the mask", "load from file")
 
 
@@ -81,26 +79,21 @@ class FillWidget(ScopeMixin, LiveWidget):
                     "(Commit creates a new Labels layer '<name> labels' with its colours).")
         self.add_scope_widgets()
         # --- what is invalid
-        self.invalid_label = SpinBox(
-            label="invalid label", value=0, min=-(2**31), max=2**31 - 1,
-            tooltip="Pixels with this label are invalid and get the nearest valid label.")
-        self.rgb_invalid = ComboBox(
-            label="invalid", choices=RGB_INVALID_MODES, value=RGB_INVALID_MODES[0],
-            tooltip="RGB mask: invalid pixels are those of the invalid colour, those whose "
-                    "colour is not in the palette (anti-aliasing, JPEG noise), or both.")
-        self._rgb = [SpinBox(label=c, value=0, min=0, max=255,
+        # The controls come from the specs (labels, tooltips, bounds, defaults); the dock
+        # adds friendlier forms for three of them: the invalid colour as three numbers,
+        # the palette from a file, and max_hole_size None as a 'fill' choice.
+        lab, rgb = FILL_LABELS.param, FILL_RGB_MASK.param
+        self.invalid_label = control_for(lab("invalid"), name="invalid_label")
+        self.rgb_invalid = control_for(rgb("invalid"), name="rgb_invalid")
+        colour = rgb("invalid_color")
+        self._rgb = [SpinBox(label=c, value=v, min=int(colour.min), max=int(colour.max),
                              tooltip=f"{c.upper()} value (0..255) of the invalid colour.")
-                     for c in "rgb"]
+                     for c, v in zip("rgb", colour.default, strict=True)]
         self.invalid_color = Container(
-            widgets=self._rgb, layout="horizontal", labels=False, label="invalid colour",
-            tooltip="The invalid colour (default black).")
-        self.snap = FloatSpinBox(
-            label="snap tolerance", value=-1.0, min=-1.0, max=442.0, step=1.0,
-            tooltip="Colours within this distance (0..255 RGB units) of a palette colour "
-                    "count as that colour; farther ones are off-palette (invalid). Estimated "
-                    "palettes also merge colours this close. 'auto' (the lowest value): "
-                    "chosen from the palette, for JPEG and anti-aliased masks; 0 = exact.")
-        self.snap.native.setSpecialValueText("auto")
+            widgets=self._rgb, layout="horizontal", labels=False,
+            label=colour.label, tooltip=colour.tooltip)
+        self.snap = control_for(rgb("snap"))
+        self.snap.native.setSpecialValueText("auto")  # None: chosen from the palette
         self.palette_source = ComboBox(
             label="palette", choices=_PALETTE, value=_PALETTE[0],
             tooltip="The colours of the classes: estimated from the mask (colours of regions, "
@@ -110,35 +103,19 @@ class FillWidget(ScopeMixin, LiveWidget):
             label="palette file", filter="*.json", mode="r",
             tooltip="JSON palette: a list of [r, g, b] (or [r, g, b, a]) rows, e.g. "
                     "[[0, 0, 0], [255, 0, 0]].")
-        self.max_colors = SpinBox(
-            label="colours", value=0, min=0, max=256,
-            tooltip="Estimated palette: keep this many colours (the number of classes, "
-                    "background included); 0 = as many as pass 'min pixels'.")
-        self.min_count = SpinBox(
-            label="min pixels", value=0, min=0, max=2**31 - 1,
-            tooltip="Estimated palette: ignore colours covering fewer pixels; "
-                    "0 = automatic (0.01 % of the pixels).")
+        self.max_colors = control_for(rgb("palette_max_colors"), name="max_colors")
+        self.min_count = control_for(rgb("palette_min_count"), name="min_count")
+        self.min_count.native.setSpecialValueText("auto")
         # --- how to fill
         self.fill_mode = ComboBox(
-            label="fill", choices=_FILL, value=_FILL[0],
+            label="fill", choices=[m.value for m in FillMode], value=_FILL[0],
             tooltip="Fill only invalid regions up to 'max hole size' pixels (holes, specks), "
                     "or every invalid pixel.")
-        self.max_hole_size = SpinBox(
-            label="max hole size", value=64, min=1, max=2**31 - 1,
-            tooltip="Connected invalid regions of at most this many pixels are filled; "
-                    "larger ones (e.g. the background) are kept.")
-        self.max_distance = FloatSpinBox(
-            label="max distance", value=0.0, min=0.0, max=1e9, step=1.0,
-            tooltip="Leave invalid pixels farther than this from any valid pixel, in the "
-                    "layer's scale units; 0 = unlimited.")
-        self.dilate = FloatSpinBox(
-            label="redraw edges", value=0.0, min=0.0, max=100.0, step=1.0,
-            tooltip="First grow the pixels to fill by this distance (scale units), so that "
-                    "ragged edges around them are redrawn from farther inside; 0 = off.")
-        self.min_island = SpinBox(
-            label="remove islands <", value=0, min=0, max=2**31 - 1,
-            tooltip="Then remove connected regions smaller than this many pixels (specks, "
-                    "small holes), refilling them from the nearest label; 0 = off.")
+        self.max_hole_size = control_for(lab("max_hole_size"), min=1)  # None: 'fill'
+        self.max_distance = control_for(lab("max_distance"))
+        self.max_distance.native.setSpecialValueText("unlimited")
+        self.dilate = control_for(lab("dilate_invalid"), name="dilate")
+        self.min_island = control_for(lab("min_island_size"), name="min_island")
         self.connectivity = ComboBox(
             label="neighbours", choices=("faces", "full"), value="faces",
             tooltip="What connects pixels into regions: faces (4 in 2D, 6 in 3D) or also "
@@ -217,7 +194,8 @@ class FillWidget(ScopeMixin, LiveWidget):
         p: dict = {
             "max_hole_size": (int(self.max_hole_size.value)
                               if self.fill_mode.value == _FILL[0] else None),
-            "max_distance": float(self.max_distance.value) or None,
+            "max_distance": (float(self.max_distance.value)
+                             if self.max_distance.value >= 0 else None),
             "dilate_invalid": float(self.dilate.value),
             "min_island_size": int(self.min_island.value),
             "connectivity": 1 if self.connectivity.value == "faces" else min(max(n_axes, 1), 3),
@@ -234,16 +212,15 @@ class FillWidget(ScopeMixin, LiveWidget):
         if mode != "off-palette":
             p["invalid_color"] = [int(w.value) for w in self._rgb]
         if mode != "colour":
-            if self.snap.value >= 0:  # below 0: 'auto', the core default
+            if self.snap.value >= 0:  # below 0: 'auto' (None), the core default
                 p["snap"] = float(self.snap.value)
             palette = self.palette()
             if palette is not None:
                 p["palette"] = palette
             else:
-                if self.min_count.value:
+                if self.min_count.value > 0:  # 0: 'auto' (None)
                     p["palette_min_count"] = int(self.min_count.value)
-                if self.max_colors.value:
-                    p["palette_max_colors"] = int(self.max_colors.value)
+                p["palette_max_colors"] = int(self.max_colors.value)
         return p
 
     # ---- LiveWidget API ----------------------------------------------------------------
@@ -304,17 +281,29 @@ class FillWidget(ScopeMixin, LiveWidget):
         if job.source not in self.viewer.layers:
             raise InputError(f"the layer {job.source.name!r} was removed; choose another mask.")
         if not _is_rgb(job.source):
+            self._written = {"target": job.source.name, "new_target": False}
             return write_labels(job.source, result.value, region=job.region,
                                 preserve_labels=False)
         if self._committed is result:
             return 0  # the RGB source does not change: the same preview is already written
         target, lut = self._labels_for_rgb(job.source, result.value.palette)
         self._last_output = target
+        self._written = {"target": target.name, "new_target": self._created,
+                         "palette": np.asarray(target.metadata["palette"]).tolist()}
         written = write_labels(target, lut[result.value.labels], region=job.region,
                                preserve_labels=False)
         self._committed = result
         # Report the pixels whose colour is cleaned (as previewed), not the labels written.
         return result.extra.n_changed if written or self._created else 0
+
+    def recipe_step(self, result: Result) -> Step:
+        """The step that replays the last commit (labels in place; RGB into '<name> labels')."""
+        job = result.job
+        rgb = _is_rgb(job.source)
+        spec = FILL_RGB_MASK if rgb else FILL_LABELS
+        return Step(op=spec.name, version=spec.version, params=dict(job.params),
+                    inputs={"rgb" if rgb else "labels": job.source.name},
+                    preserve_labels=False, **self._written, **step_placement(job))
 
     def _labels_for_rgb(self, source: Image, palette: np.ndarray) -> tuple[Labels, np.ndarray]:
         """The '<name> labels' layer for an RGB mask, and a look-up table into its labels.
@@ -332,24 +321,13 @@ class FillWidget(ScopeMixin, LiveWidget):
             if not (isinstance(layer, Labels) and layer.name == name
                     and layer.data.shape == shape and old is not None):
                 continue
-            merged = [tuple(c) for c in np.asarray(old, np.uint8).tolist()]
-            index = {c: k for k, c in enumerate(merged)}
-            lut = np.empty(len(palette), dtype=np.int32)
-            for k, colour in enumerate(map(tuple, palette.tolist())):
-                if colour not in index:
-                    index[colour] = len(merged)
-                    merged.append(colour)
-                lut[k] = index[colour]
+            merged, lut = merge_palette(old, palette)  # the replay merges the same way
             if len(merged) > len(old):
-                layer.metadata["palette"] = np.array(merged, np.uint8)
+                layer.metadata["palette"] = merged
                 layer.colormap = DirectLabelColormap(
                     color_dict=palette_color_dict(layer.metadata["palette"]))
             return layer, lut
-        lut = np.arange(len(palette), dtype=np.int32)
-        if (palette[0, :3] != 0).any():
-            # no black: keep label 0 (napari's background) free of any class
-            palette = np.vstack([np.zeros((1, palette.shape[1]), np.uint8), palette])
-            lut += 1
+        palette, lut = merge_palette(None, palette)
         layer = new_labels_layer(self.viewer, source, name)
         layer.metadata["palette"] = palette
         layer.colormap = DirectLabelColormap(color_dict=palette_color_dict(palette))

@@ -4,27 +4,24 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from magicgui.widgets import CheckBox, ComboBox, SpinBox
+from magicgui.widgets import ComboBox
 from napari.layers import Labels
 
 from ..core.fill import change_preview
-from ..core.morphology import OPERATIONS, morphology
+from ..core.morphology import morphology
+from ..ops import REGISTRY
+from ..recipe import Step
 from ._changes import change_colormap
-from ._live import (
-    Job,
-    LiveWidget,
-    Result,
-    layer_combo,
-    prefer_visible_layer,
-    write_labels,
-)
-from ._scope import SCOPES, ScopeMixin, spatial_ndim
+from ._engine import Job, LiveWidget, Result
+from ._form import SpecForm
+from ._layers import layer_combo, prefer_visible_layer
+from ._scope import SCOPES, ScopeMixin, spatial_ndim, step_placement
+from ._write import write_labels
 
 if TYPE_CHECKING:
     import napari
 
-_SIZE_OPS = {"remove_small_objects": "min_size", "remove_small_holes": "max_size"}
-_NO_RADIUS = ("fill_holes", *_SIZE_OPS)
+MORPHOLOGY = REGISTRY["morphology"]
 _APPLY_TO = ("all labels", "selected label")
 _SHOW = ("changes", "changes in label colours", "result")
 
@@ -40,20 +37,9 @@ class MorphologyWidget(ScopeMixin, LiveWidget):
         super().__init__(viewer, title="Morphology")
         self.labels = layer_combo(viewer, Labels, label="labels",
                                   tooltip="The Labels layer to clean; Commit writes into it.")
-        self.operation = ComboBox(label="operation", choices=OPERATIONS, value="close",
-                                  tooltip="The morphological operation.")
-        self.radius = SpinBox(label="radius", value=1, min=1, max=200,
-                              tooltip="Footprint radius in pixels.")
-        self.footprint = ComboBox(label="footprint", choices=("disk", "square", "diamond"),
-                                  value="disk",
-                                  tooltip="Footprint shape (ball/cube/octahedron in 3D).")
-        self.min_size = SpinBox(label="min size", value=64, min=1, max=10**9,
-                                tooltip="Objects smaller than this many pixels are removed.")
-        self.max_size = SpinBox(label="max hole", value=64, min=1, max=10**9,
-                                tooltip="Enclosed holes smaller than this many pixels are filled.")
-        self.per_label = CheckBox(text="each label on its own", value=True,
-                                  tooltip="Process every label separately: labels never grow "
-                                          "into each other or merge.")
+        self.form = SpecForm(MORPHOLOGY, exclude=("label", "per_slice"))
+        for name, control in self.form.controls.items():
+            setattr(self, name, control)  # w.operation, w.radius, ... as before
         self.apply_to = ComboBox(label="apply to", choices=_APPLY_TO, value=_APPLY_TO[0],
                                  tooltip="All labels, or only the layer's selected label.")
         self.show = ComboBox(label="preview", choices=_SHOW, value=_SHOW[0],
@@ -62,10 +48,8 @@ class MorphologyWidget(ScopeMixin, LiveWidget):
                                      "or the whole cleaned result.")
         self.show.changed.connect(self._restyle)
         self.add_scope_widgets()
-        params = [self.labels, self.operation, self.radius, self.footprint, self.min_size,
-                  self.max_size, self.per_label, self.apply_to, self.scope]
-        self.extend([self.labels, self.scope, self.operation, self.radius, self.footprint,
-                     self.min_size, self.max_size, self.per_label, self.apply_to,
+        params = [self.labels, *self.form.widgets, self.apply_to, self.scope]
+        self.extend([self.labels, self.scope, *self.form.widgets, self.apply_to,
                      self.show, self.commit_button, self.status])
         self.watch_parameters(params)
         for w in (self.operation, self.labels):
@@ -78,10 +62,7 @@ class MorphologyWidget(ScopeMixin, LiveWidget):
         self.request()
 
     def _update_visibility(self, *_args) -> None:
-        op = self.operation.value
-        self.radius.visible = self.footprint.visible = op not in _NO_RADIUS
-        self.min_size.visible = op == "remove_small_objects"
-        self.max_size.visible = op == "remove_small_holes"
+        self.form.update_visibility()  # the spec's 'when' rules
         self.update_scope_visibility(self.labels.value)
 
     def source_layers(self):
@@ -103,20 +84,13 @@ class MorphologyWidget(ScopeMixin, LiveWidget):
             self.request()
 
     def params(self, layer: Labels) -> dict:
-        """Return the core keyword parameters (JSON-able)."""
-        op = self.operation.value
-        p: dict = {"operation": op, "per_label": bool(self.per_label.value)}
-        if op not in _NO_RADIUS:
-            p["radius"] = int(self.radius.value)
-            p["footprint"] = self.footprint.value
-        if op in _SIZE_OPS:
-            name = _SIZE_OPS[op]
-            p[name] = int(getattr(self, name).value)
+        """Return the core keyword parameters (JSON-able, validated by the spec)."""
+        p = self.form.values()
         if self.apply_to.value == _APPLY_TO[1]:
             p["label"] = int(layer.selected_label)
         if spatial_ndim(layer) > 2 and self.scope.value == SCOPES[2]:
             p["per_slice"] = True
-        return p
+        return MORPHOLOGY.validate(p)
 
     def make_job(self) -> Job | None:
         """Snapshot the labels (or the current slice) and the parameters."""
@@ -162,4 +136,11 @@ class MorphologyWidget(ScopeMixin, LiveWidget):
         """Write the cleaned labels back into the same layer (one undo step)."""
         return write_labels(result.job.source, result.value, region=result.job.region,
                             preserve_labels=False)
+
+    def recipe_step(self, result: Result) -> Step:
+        """The step that replays the last commit: the labels cleaned in place."""
+        job = result.job
+        return Step(op="morphology", version=MORPHOLOGY.version, params=dict(job.params),
+                    inputs={"labels": job.source.name}, target=job.source.name,
+                    preserve_labels=False, **step_placement(job))
 

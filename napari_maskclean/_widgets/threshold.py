@@ -2,81 +2,39 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING
 
 import numpy as np
-from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, SpinBox
+from magicgui.widgets import Container, SpinBox
 from napari.layers import Image, Labels
 from napari.utils.colormaps import DirectLabelColormap
 from napari.utils.notifications import show_info
 
-from ..core.convert import RGB_CHANNELS, to_grey
-from ..core.threshold import (
-    PREFILTERS,
-    THRESHOLD_METHODS,
-    image_histogram,
-    prefilter_image,
-    threshold_mask,
-    threshold_value,
-)
+from ..core.convert import to_grey
+from ..core.threshold import threshold_with_histogram
+from ..ops import REGISTRY, ParamError
+from ..recipe import Step
+from ._engine import Job, LiveWidget, Result
+from ._errors import InputError
+from ._form import SpecForm, control_for
 from ._histogram import HistogramView
-from ._live import (
-    InputError,
-    Job,
-    LiveWidget,
-    Result,
-    layer_combo,
-    new_labels_layer,
-    prefer_visible_layer,
-    write_labels,
-)
-from ._scope import SCOPES, ScopeMixin, check_target
+from ._layers import layer_combo, new_labels_layer, prefer_visible_layer
+from ._scope import SCOPES, ScopeMixin, check_target, step_placement
+from ._write import write_labels
 
 if TYPE_CHECKING:
     import napari
 
-_LOCAL = ("local", "sauvola", "niblack")
 # One fixed, clearly visible colour for the mask preview (not a random label colour).
 _MASK_COLORS = DirectLabelColormap(color_dict={None: "transparent", 0: "transparent",
                                                1: "cyan"})
 
 
-_PREFILTER_KEYS = ("prefilter", "prefilter_size", "sigma", "clip_limit")
-
-
-class Thresholded(NamedTuple):
-    """A job's result: the mask, and the histogram of the values it was cut from."""
-
-    mask: np.ndarray
-    counts: np.ndarray
-    edges: np.ndarray
-    levels: Any  # the level(s) used, or None (local methods, one level per slice)
-
-
-def _threshold_with_histogram(image: np.ndarray, **params) -> Thresholded:
-    """:func:`threshold_mask`, plus the histogram of the prefiltered image.
-
-    The prefilter runs once, and the level once: the histogram shows the values the
-    level applies to (CLAHE and equalisation map them to 0..1), and the mask is cut
-    at exactly that level (as ``threshold_mask(image, **params)`` would).
-    """
-    rest = dict(params)
-    pre = {k: rest.pop(k) for k in _PREFILTER_KEYS if k in rest}
-    if pre.get("prefilter"):
-        image = prefilter_image(image, per_slice=bool(rest.get("per_slice")), **pre)
-    counts, edges = image_histogram(image)
-    if rest["method"] in _LOCAL or rest.get("per_slice"):
-        # a threshold image, or one level per slice: not a line on a histogram
-        return Thresholded(threshold_mask(image, **rest), counts, edges, None)
-    levels = threshold_value(image, **rest)
-    cut = np.ravel(levels)[rest.get("class_index", 0)] if rest["method"] == "multiotsu" \
-        else levels
-    manual = {k: v for k, v in rest.items() if k not in ("method", "level")}
-    mask = threshold_mask(image, method="manual", level=float(cut), **manual)
-    return Thresholded(mask, counts, edges, levels)
-
-
-_threshold_with_histogram.__name__ = "threshold_mask"  # the recipe step's name
+THRESHOLD = REGISTRY["threshold"]
+TO_GREY = REGISTRY["to_grey"]
+#: Finer steps than the form's defaults for these spin boxes.
+_FORM_OPTIONS = {"level": {"step": 1.0}, "k": {"step": 0.05}, "sigma": {"step": 0.1},
+                 "clip_limit": {"step": 0.005}}
 
 
 class ThresholdWidget(ScopeMixin, LiveWidget):
@@ -86,36 +44,10 @@ class ThresholdWidget(ScopeMixin, LiveWidget):
         super().__init__(viewer, title="Threshold")
         self.image = layer_combo(viewer, Image, label="image",
                                  tooltip="The image to threshold.")
-        self.rgb_channel = ComboBox(
-            label="RGB as", choices=RGB_CHANNELS, value="luminance",
-            tooltip="RGB images are thresholded on one channel or their luminance.")
-        self.method = ComboBox(label="method", choices=THRESHOLD_METHODS, value="otsu",
-                               tooltip="How the threshold is chosen (scikit-image's methods).")
-        self.level = FloatSpinBox(label="level", value=128.0, min=-1e12, max=1e12, step=1.0,
-                                  tooltip="Manual threshold; click or drag in the histogram.")
-        self.classes = SpinBox(label="classes", value=3, min=2, max=5,
-                               tooltip="Multi-Otsu: number of classes.")
-        self.class_index = SpinBox(label="boundary", value=0, min=0, max=3,
-                                   tooltip="Multi-Otsu: which class boundary separates the mask.")
-        self.block_size = SpinBox(label="block size", value=35, min=3, max=1001, step=2,
-                                  tooltip="Local methods: odd window size in pixels.")
-        self.local_method = ComboBox(label="local", choices=("gaussian", "mean", "median"),
-                                     value="gaussian", tooltip="Local method: window weighting.")
-        self.offset = FloatSpinBox(label="offset", value=0.0, min=-1e6, max=1e6,
-                                   tooltip="Local method: subtracted from the local threshold.")
-        self.k = FloatSpinBox(label="k", value=0.2, min=-5, max=5, step=0.05,
-                              tooltip="Sauvola/Niblack: the k parameter.")
-        self.prefilter = ComboBox(label="prefilter",
-                                  choices=("none", *[p for p in PREFILTERS if p]), value="none",
-                                  tooltip="Denoise or equalise before thresholding.")
-        self.prefilter_size = SpinBox(label="median size", value=3, min=3, max=51, step=2,
-                                      tooltip="Median filter size (odd).")
-        self.sigma = FloatSpinBox(label="sigma", value=1.0, min=0.1, max=50, step=0.1,
-                                  tooltip="Gaussian prefilter sigma (pixels).")
-        self.clip_limit = FloatSpinBox(label="clip limit", value=0.01, min=0.001, max=1.0,
-                                       step=0.005, tooltip="CLAHE clip limit.")
-        self.invert = CheckBox(text="invert (mask dark objects)", value=False,
-                               tooltip="Mask pixels at or below the threshold instead of above.")
+        self.rgb_channel = control_for(TO_GREY.param("channel"), name="rgb_channel")
+        self.form = SpecForm(THRESHOLD, exclude=("per_slice",), options=_FORM_OPTIONS)
+        for name, control in self.form.controls.items():
+            setattr(self, name, control)  # w.method, w.level, ... as before
         self.target = layer_combo(viewer, Labels, label="target", nullable=True,
                                   tooltip="Labels layer to write into; empty = a new layer.")
         self.label_value = SpinBox(label="label", value=1, min=1, max=2**31 - 1,
@@ -123,14 +55,8 @@ class ThresholdWidget(ScopeMixin, LiveWidget):
         self.histogram = HistogramView()
         self.histogram.levelChanged.connect(self._level_from_histogram)
         self.add_scope_widgets()
-        params = [self.image, self.rgb_channel, self.method, self.level, self.classes,
-                  self.class_index, self.block_size, self.local_method, self.offset, self.k,
-                  self.prefilter, self.prefilter_size, self.sigma, self.clip_limit, self.invert,
-                  self.scope]
-        self.extend([self.image, self.rgb_channel, self.scope, self.method, self.level,
-                     self.classes, self.class_index, self.block_size, self.local_method,
-                     self.offset, self.k, self.prefilter, self.prefilter_size, self.sigma,
-                     self.clip_limit, self.invert])
+        params = [self.image, self.rgb_channel, *self.form.widgets, self.scope]
+        self.extend([self.image, self.rgb_channel, self.scope, *self.form.widgets])
         output = Container(widgets=[self.target, self.label_value], labels=True)
         self.extend([output, self.commit_button, self.status])
         # The histogram right under the parameters it shows, above target and Commit
@@ -155,17 +81,9 @@ class ThresholdWidget(ScopeMixin, LiveWidget):
 
     # ---- GUI state ---------------------------------------------------------------------
     def _update_visibility(self, *_args) -> None:
-        method, pre = self.method.value, self.prefilter.value
         layer = self.image.value
         self.rgb_channel.visible = bool(layer is not None and layer.rgb)
-        self.level.visible = method == "manual"
-        self.classes.visible = self.class_index.visible = method == "multiotsu"
-        self.block_size.visible = method in _LOCAL
-        self.local_method.visible = self.offset.visible = method == "local"
-        self.k.visible = method in ("sauvola", "niblack")
-        self.prefilter_size.visible = pre == "median"
-        self.sigma.visible = pre == "gaussian"
-        self.clip_limit.visible = pre == "clahe"
+        self.form.update_visibility()  # the spec's 'when' rules
         self.update_scope_visibility(layer)
 
     def _explain_rgb(self, *_args) -> None:
@@ -188,32 +106,13 @@ class ThresholdWidget(ScopeMixin, LiveWidget):
 
     def params(self) -> dict:
         """Return the core keyword parameters for the current GUI state (JSON-able)."""
-        method = self.method.value
-        p: dict = {"method": method, "invert": bool(self.invert.value)}
-        if method == "manual":
-            p["level"] = float(self.level.value)
-        elif method == "multiotsu":
-            p["classes"] = int(self.classes.value)
-            p["class_index"] = int(self.class_index.value)
-        elif method in _LOCAL:
-            p["block_size"] = int(self.block_size.value)
-            if method == "local":
-                p["local_method"] = self.local_method.value
-                p["offset"] = float(self.offset.value)
-            else:
-                p["k"] = float(self.k.value)
-        pre = self.prefilter.value
-        if pre != "none":
-            p["prefilter"] = pre
-            if pre == "median":
-                p["prefilter_size"] = int(self.prefilter_size.value)
-            elif pre == "gaussian":
-                p["sigma"] = float(self.sigma.value)
-            elif pre == "clahe":
-                p["clip_limit"] = float(self.clip_limit.value)
+        p = self.form.values()
         if self.scope.value == SCOPES[2]:
             p["per_slice"] = True
-        return p
+        try:
+            return THRESHOLD.validate(p)
+        except ParamError as err:  # e.g. a multi-Otsu boundary beyond the classes
+            raise InputError(str(err).replace("op 'threshold': ", "")) from None
 
     # ---- LiveWidget API ----------------------------------------------------------------
     def make_job(self) -> Job | None:
@@ -227,11 +126,7 @@ class ThresholdWidget(ScopeMixin, LiveWidget):
         if layer.rgb:
             image = to_grey(image, channel=self.rgb_channel.value)
         params = self.params()
-        if params["method"] == "multiotsu" and params["class_index"] > params["classes"] - 2:
-            raise InputError(
-                f"multi-Otsu with {params['classes']} classes has boundaries 0.."
-                f"{params['classes'] - 2}; lower 'boundary' or raise 'classes'.")
-        return Job(_threshold_with_histogram, (image,), params, layer, region,
+        return Job(threshold_with_histogram, (image,), params, layer, region,
                    post=lambda t: (t.counts, t.edges, t.levels))
 
     def preview_data(self, result: Result) -> np.ndarray:
@@ -258,9 +153,24 @@ class ThresholdWidget(ScopeMixin, LiveWidget):
         job = result.job
         target = self.target.value
         value = int(self.label_value.value)
-        if target is None:
+        created = target is None
+        if created:
             target = new_labels_layer(self.viewer, job.source, f"{job.source.name} mask")
             self.target.reset_choices()
             self.target.value = target
         check_target(target, job.source)
-        return write_labels(target, value, region=job.region, where=result.value.mask)
+        preserve = bool(target.preserve_labels)  # as write_labels applies it
+        n = write_labels(target, value, region=job.region, where=result.value.mask,
+                         preserve_labels=preserve)
+        self._written = {"target": target.name, "new_target": created, "label_value": value,
+                         "preserve_labels": preserve}
+        return n
+
+    def recipe_step(self, result: Result) -> Step:
+        """The step that replays the last commit (see :meth:`LiveWidget.recipe_step`)."""
+        job = result.job
+        source = job.source
+        return Step(op="threshold", version=THRESHOLD.version, params=dict(job.params),
+                    inputs={"image": source.name},
+                    channel=self.rgb_channel.value if source.rgb else None,
+                    **self._written, **step_placement(job))

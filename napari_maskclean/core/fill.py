@@ -38,6 +38,7 @@ from .colors import (
     rgb_to_labels,
 )
 from .holes import _hole_components, fill_nearest, fill_nearest_from, remove_islands
+from .slicing import plane_indices
 
 __all__ = [
     "RGB_INVALID_MODES",
@@ -140,13 +141,6 @@ def _check_labels(labels: ArrayLike) -> NDArray:
     return arr
 
 
-def _slices(shape: tuple[int, ...], per_slice: bool) -> list[tuple]:
-    """Indices of the 2D planes to process (``[()]``: the whole array at once)."""
-    if not per_slice or len(shape) <= 2:
-        return [()]
-    return list(np.ndindex(*shape[:-2]))
-
-
 def _plane_spacing(spacing, ndim: int, per_slice: bool):
     """Spacing of the arrays actually processed (the last two axes per slice)."""
     if spacing is None or isinstance(spacing, numbers.Real) or not per_slice or ndim <= 2:
@@ -162,7 +156,7 @@ def _plane_spacing(spacing, ndim: int, per_slice: bool):
 
 def _per_plane(func, arrays: Sequence[NDArray], shape, per_slice: bool) -> list:
     """Run ``func`` on each plane; skip planes with nothing to fill from, unless all are."""
-    planes = _slices(shape, per_slice)
+    planes = plane_indices(shape, per_slice)
     results: list = []
     errors: list[ValueError] = []
     for idx in planes:

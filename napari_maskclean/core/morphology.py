@@ -39,6 +39,8 @@ import scipy.ndimage as ndi
 from numpy.typing import NDArray
 from skimage import morphology as skmorph
 
+from .slicing import each_plane
+
 __all__ = [
     "FOOTPRINTS",
     "OPERATIONS",
@@ -746,8 +748,7 @@ def _morphology(
             arr, operation, fp, bool(per_label), label, min_size, max_size, backend, progress, top
         )
     out = np.empty_like(arr)
-    planes = list(np.ndindex(arr.shape[:-2]))  # every 2D slice, of 3D or 4D+ data
-    for done, z in enumerate(planes, start=1):
+    for z in each_plane(arr.shape, progress=progress):  # every 2D slice, of 3D or 4D+ data
         plane = arr[z]
         if label is not None and not (plane == label).any():
             out[z] = plane
@@ -755,8 +756,6 @@ def _morphology(
             out[z] = _process(
                 plane, operation, fp, bool(per_label), label, min_size, max_size, backend, None
             )
-        if progress is not None:
-            progress(done, len(planes))
     return out
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -21,6 +21,7 @@ from skimage import exposure, filters
 
 from ._channels import to_single_channel
 from ._median3d import median3x3x3
+from .slicing import each_plane
 
 try:  # opencv-python-headless is a dependency; the fallbacks give the same results
     import cv2
@@ -31,10 +32,12 @@ __all__ = [
     "LOCAL_METHODS",
     "PREFILTERS",
     "THRESHOLD_METHODS",
+    "ThresholdPreview",
     "image_histogram",
     "prefilter_image",
     "threshold_mask",
     "threshold_value",
+    "threshold_with_histogram",
 ]
 
 ThresholdMethod = Literal[
@@ -605,18 +608,14 @@ def _run(
             progress(1, 1)
         return mask, t, img.shape
 
-    lead = img.shape[:-2]
-    total = math.prod(lead)
     values = []
-    for done, idx in enumerate(np.ndindex(*lead), start=1):
+    for idx in each_plane(img.shape, progress=progress):
         filtered = _prefilter(img[idx], pre)
         t = _threshold(filtered, opts, where=f"slice {idx} of the ")
         if mask is not None:
             _apply(filtered, _cut(t, opts), invert, mask[idx])
         else:
             values.append(t)
-        if progress is not None:
-            progress(done, total)
     return mask, values, img.shape
 
 
@@ -1064,3 +1063,51 @@ def apply_level(
         out = np.empty(image.shape, dtype=bool)
     _apply(image, level, invert, out)
     return out
+
+
+class ThresholdPreview(NamedTuple):
+    """:func:`threshold_with_histogram`'s result."""
+
+    mask: NDArray[np.bool_]  #: exactly ``threshold_mask(image, **options)``
+    counts: NDArray  #: histogram of the (prefiltered) values the level applies to
+    edges: NDArray
+    levels: Any  #: the level(s) found, or None (local methods, one level per slice)
+
+
+_PREFILTER_KEYS = ("prefilter", "prefilter_size", "sigma", "clip_limit")
+
+
+def threshold_with_histogram(image: ArrayLike, **options: Any) -> ThresholdPreview:
+    """:func:`threshold_mask`, plus the histogram and level(s) a threshold dock shows.
+
+    The prefilter runs once and the level is found once: the histogram is of the
+    values the level applies to (CLAHE and equalisation map them to 0..1), and the
+    mask is cut at exactly that level, so ``mask`` equals
+    ``threshold_mask(image, **options)``.
+
+    Parameters
+    ----------
+    image : array_like
+        As for :func:`threshold_mask` (grey; reduce RGB with ``to_grey`` first).
+    **options
+        The keyword options of :func:`threshold_mask`.
+
+    Returns
+    -------
+    ThresholdPreview
+        ``(mask, counts, edges, levels)``.
+    """
+    rest = dict(options)
+    pre = {k: rest.pop(k) for k in _PREFILTER_KEYS if k in rest}
+    if pre.get("prefilter") not in (None, "none"):
+        image = prefilter_image(image, per_slice=bool(rest.get("per_slice")), **pre)
+    counts, edges = image_histogram(image)
+    method = rest.get("method", "otsu")
+    if method in LOCAL_METHODS or rest.get("per_slice"):
+        # a threshold image, or one level per slice: not a line on a histogram
+        return ThresholdPreview(threshold_mask(image, **rest), counts, edges, None)
+    levels = threshold_value(image, **rest)
+    cut = np.ravel(levels)[rest.get("class_index", 0)] if method == "multiotsu" else levels
+    manual = {k: v for k, v in rest.items() if k not in ("method", "level")}
+    mask = threshold_mask(image, method="manual", level=float(cut), **manual)
+    return ThresholdPreview(mask, counts, edges, levels)

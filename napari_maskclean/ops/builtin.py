@@ -290,7 +290,7 @@ FILL_LABELS = register(OpSpec(
     locality=_fill_locality,
 ))
 
-_OFF_PALETTE = ("colour + off-palette", "off-palette")
+_OFF_PALETTE = ("auto", "colour + off-palette", "off-palette")
 FILL_RGB_MASK = register(OpSpec(
     name="fill_rgb_mask",
     func="napari_maskclean.core.fill:fill_rgb_mask",
@@ -298,16 +298,19 @@ FILL_RGB_MASK = register(OpSpec(
     output=OutputKind.LABELS,
     doc="Clean a colour-coded mask: labels from colours, fill invalid pixels, remove islands.",
     params=(
-        Param("invalid", RGBInvalid, "colour + off-palette", label="invalid",
+        Param("invalid", RGBInvalid, "auto", label="invalid",
               tooltip="Invalid pixels: those of the invalid colour, those whose colour is "
-                      "not in the palette, or both."),
+                      "not in the palette, or both; 'auto': both, unless the invalid colour "
+                      "is the largest class and every hole is filled (then off-palette)."),
         Param("invalid_color", list, [0, 0, 0], min=0, max=255, length=(3, 4),
-              label="invalid colour", when={"invalid": ("colour + off-palette", "colour")},
+              label="invalid colour",
+              when={"invalid": ("auto", "colour + off-palette", "colour")},
               tooltip="The invalid colour (default black)."),
-        Param("snap", float, 30.0, min=0.0, max=442.0, label="snap tolerance",
+        Param("snap", float, None, min=0.0, max=442.0, optional=True, label="snap tolerance",
               when={"invalid": _OFF_PALETTE},
               tooltip="Colours within this distance of a palette colour count as that "
-                      "colour; estimated palettes also merge colours this close."),
+                      "colour; estimated palettes also merge colours this close. None: "
+                      "chosen from the palette (JPEG and anti-aliased masks); 0 = exact."),
         Param("palette", list, None, min=0, max=255, ndim=2, length=(3, 4), optional=True,
               label="palette", when={"invalid": _OFF_PALETTE},
               tooltip="Row k = [r, g, b] of label k; None = estimate it from the mask."),

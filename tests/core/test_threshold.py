@@ -704,3 +704,36 @@ def test_3d_median_prefilter_matches_scipy_and_reports_progress():
     np.testing.assert_array_equal(mask, ndi.median_filter(vol, size=3, mode="nearest") > 127)
     assert len(calls) >= 3 and calls[-1] == (1, 1)
     assert all(d < t for d, t in calls[:-1])
+
+
+@pytest.mark.parametrize("options", [
+    {}, {"method": "li", "invert": True}, {"method": "manual", "level": 90.0},
+    {"method": "multiotsu", "classes": 4, "class_index": 2},
+    {"method": "sauvola", "block_size": 15},
+    {"method": "otsu", "prefilter": "median", "prefilter_size": 5},
+    {"method": "yen", "prefilter": "clahe"},
+    {"method": "otsu", "per_slice": True},
+])
+def test_threshold_with_histogram_is_threshold_mask_plus_its_histogram(options):
+    from skimage import data as skdata
+
+    from napari_maskclean.core.threshold import (
+        image_histogram,
+        prefilter_image,
+        threshold_value,
+        threshold_with_histogram,
+    )
+
+    coins = skdata.coins()[:120, :150]
+    image = np.stack([coins, coins[::-1]]) if options.get("per_slice") else coins
+    got = threshold_with_histogram(image, **options)
+    np.testing.assert_array_equal(got.mask, threshold_mask(image, **options))
+    pre = {k: options[k] for k in ("prefilter", "prefilter_size") if k in options}
+    filtered = prefilter_image(image, **pre) if pre else image
+    counts, edges = image_histogram(filtered)
+    np.testing.assert_array_equal(got.counts, counts)
+    np.testing.assert_array_equal(got.edges, edges)
+    if options.get("method") in ("sauvola",) or options.get("per_slice"):
+        assert got.levels is None
+    else:
+        np.testing.assert_allclose(got.levels, threshold_value(image, **options))

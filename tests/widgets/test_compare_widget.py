@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from qtpy.QtCore import Qt
 
+import napari_maskclean._widgets._engine as engine_mod
 import napari_maskclean._widgets._live as live_mod
 import napari_maskclean._widgets.compare.corrections as corrections_mod
 import napari_maskclean._widgets.compare.navigator as navigator_mod
@@ -61,6 +62,7 @@ def messages(monkeypatch):
     for mod in (cw, corrections_mod):
         monkeypatch.setattr(mod, "show_info", lambda m: got["info"].append(m))
     monkeypatch.setattr(live_mod, "show_error", lambda m: got["error"].append(m))
+    monkeypatch.setattr(engine_mod, "show_error", lambda m: got["error"].append(m))
     return got
 
 

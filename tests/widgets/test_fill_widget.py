@@ -84,7 +84,7 @@ def test_all_pixels_distance_dilation_and_invalid_label(make_napari_viewer, qtbo
     expected = fill_nearest(lab, invalid=7, max_distance=4.0, dilate_invalid=1.0)
     assert (expected == 7).any() and (expected != lab).sum() > 100
     assert_preview_shows_changes(w, lab, expected)
-    assert w.last_result.job.step["params"]["connectivity"] == 2
+    assert w.last_result.job.params["connectivity"] == 2
     w.run_commit()
     np.testing.assert_array_equal(layer.data, expected)
     layer.undo()

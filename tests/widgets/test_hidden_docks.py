@@ -121,10 +121,11 @@ def test_docks_opened_one_by_one_become_tabs(make_napari_viewer, qtbot):
 
 
 def test_no_popups_from_a_background_tab(tabbed, qtbot, monkeypatch):
+    import napari_maskclean._widgets._engine as engine
     import napari_maskclean._widgets._live as live
 
     popups = []
-    monkeypatch.setattr(live, "show_error", popups.append)
+    monkeypatch.setattr(engine, "show_error", popups.append)
     viewer, widgets, docks = tabbed
     morphology, threshold = widgets["Morphology"], widgets["Threshold"]
     qtbot.waitUntil(lambda: not morphology._dock_visible)

@@ -69,8 +69,10 @@ def test_each_operation_matches_core(make_napari_viewer, qtbot, two_labels, op, 
     wait_for_result(qtbot, w)
     expected = morphology(two_labels, op, per_label=True, **kwargs)
     np.testing.assert_array_equal(w.preview_layer().data, expected)
-    assert w.last_result.job.step == {"op": "morphology",
-                                      "params": {"operation": op, "per_label": True, **kwargs}}
+    from napari_maskclean.ops import REGISTRY
+
+    assert w.last_result.job.params == REGISTRY["morphology"].validate(
+        {"operation": op, "per_label": True, **kwargs})
 
 
 def test_selected_label_only(make_napari_viewer, qtbot, two_labels):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from skimage import data as skdata
 
-from napari_maskclean._widgets._live import SESSION_STEPS
+from napari_maskclean._widgets._recording import recorder_for
 from napari_maskclean.core import threshold_mask, to_grey
 from tests.conftest import wait_for_result
 
@@ -59,15 +59,17 @@ def test_commit_new_layer_then_undo(make_napari_viewer, qtbot, coins):
     w = dock(viewer)
     wait_for_result(qtbot, w)
     w.label_value.value = 3
-    n_steps = len(SESSION_STEPS)
+    n_steps = len(recorder_for(viewer))
     n = w.run_commit()
     target = viewer.layers["coins mask"]
     mask = threshold_mask(coins)
     assert n == mask.sum()
     np.testing.assert_array_equal(target.data, np.where(mask, 3, 0))
-    assert SESSION_STEPS[-1]["op"] == "threshold_mask"
-    assert SESSION_STEPS[-1]["params"]["method"] == "otsu"
-    assert len(SESSION_STEPS) == n_steps + 1
+    steps = recorder_for(viewer).steps
+    assert steps[-1].op == "threshold" and steps[-1].params["method"] == "otsu"
+    assert steps[-1].target == "coins mask" and steps[-1].new_target
+    assert steps[-1].label_value == 3
+    assert len(steps) == n_steps + 1
     target.undo()
     assert not target.data.any()
 
@@ -237,10 +239,10 @@ def test_label_that_does_not_fit_the_target_dtype(make_napari_viewer, qtbot, coi
 
 
 def test_layer_removed_while_computing(make_napari_viewer, qtbot, rng, monkeypatch):
-    import napari_maskclean._widgets._live as live
+    import napari_maskclean._widgets._engine as engine
 
     errors = []
-    monkeypatch.setattr(live, "show_error", errors.append)
+    monkeypatch.setattr(engine, "show_error", errors.append)
     viewer = make_napari_viewer()
     img = viewer.add_image((rng.random((1024, 1024)) * 255).astype(np.uint8), name="gone")
     w = dock(viewer)

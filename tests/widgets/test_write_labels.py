@@ -9,7 +9,7 @@ write while the slider moves, and a failure inside napari (all or nothing).
 import numpy as np
 import pytest
 
-import napari_maskclean._widgets._live as live_mod
+import napari_maskclean._widgets._engine as engine_mod
 from napari_maskclean._widgets._live import WriteError, write_labels
 
 pytestmark = pytest.mark.gui
@@ -160,7 +160,7 @@ def test_a_failed_commit_is_a_notification_not_a_traceback(make_napari_viewer, q
     from tests.conftest import wait_for_result
 
     errors = []
-    monkeypatch.setattr(live_mod, "show_error", errors.append)
+    monkeypatch.setattr(engine_mod, "show_error", errors.append)
     viewer = make_napari_viewer()
     data = np.zeros((60, 60), np.int32)
     data[10:40, 10:40] = 1

@@ -9,7 +9,7 @@ before the write, so the boxes are collected and read on the next turn of the
 event loop). The error components are then found again off the GUI thread.
 
 This module reads napari's history items: the atoms of ``events.paint`` and,
-for undo/redo, ``layer._undo_history`` / ``layer._redo_history`` (private API;
+for undo/redo, napari's undo/redo stacks (private API, read through ``_napari_compat``;
 it moves to ``_widgets/_napari_compat.py`` once that module exists).
 """
 
@@ -27,6 +27,7 @@ from qtpy.QtCore import QTimer
 
 from ...core.compare import error_components
 from ...core.windows import Box, full_box, local_box, merge_boxes
+from .. import _napari_compat
 from .._live import history_signature
 
 __all__ = ["LiveEditsMixin", "atom_boxes"]
@@ -106,14 +107,7 @@ def atom_boxes(atoms: Iterable[Any], shape: Sequence[int]) -> list[Box]:
 
 def _replayed_item(layer: Labels, old, new):
     """The history item an undo or redo just replayed (None if it cannot be told)."""
-    if old is None or new is None:
-        return None
-    (u0, r0), (u1, r1) = old, new
-    if r1 == r0 + 1 and u1 == u0 - 1 and layer._redo_history:  # undo
-        return layer._redo_history[-1]
-    if u1 == u0 + 1 and r1 == r0 - 1 and layer._undo_history:  # redo
-        return layer._undo_history[-1]
-    return None
+    return _napari_compat.replayed_item(layer, old, new)
 
 
 class LiveEditsMixin:
