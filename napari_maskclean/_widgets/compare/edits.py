@@ -9,8 +9,8 @@ before the write, so the boxes are collected and read on the next turn of the
 event loop). The error components are then found again off the GUI thread.
 
 This module reads napari's history items: the atoms of ``events.paint`` and,
-for undo/redo, napari's undo/redo stacks (private API, read through ``_napari_compat``;
-it moves to ``_widgets/_napari_compat.py`` once that module exists).
+for undo/redo, napari's undo/redo stacks (private API, read only through
+``_widgets/_napari_compat.py``).
 """
 
 from __future__ import annotations
