@@ -3,7 +3,7 @@
 ``maskclean demo`` opens napari with the sample data and every widget docked;
 ``maskclean compare TRUTH PRED`` scores masks against ground truth, file by file;
 ``maskclean run RECIPE INPUT... -o OUTDIR`` replays a recipe saved from the Recipe
-dock on files (:func:`napari_maskclean.run.main_run`).
+dock on files, on dask (:mod:`napari_maskclean.batch.cli_run`).
 Errors are one line on stderr and a non-zero exit code, never a traceback.
 """
 
@@ -41,7 +41,8 @@ exit codes:
        format, a folder that is missing or not writable), a recipe that
        cannot be read or replayed (unknown op, newer schema, bad parameter);
        one line on stderr, nothing written
-  130  interrupted (Ctrl-C); nothing partial written
+  130  interrupted (Ctrl-C); nothing partial written (run: finished outputs
+       are kept; --resume does the rest)
 """
 
 
@@ -282,26 +283,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="score only this label as foreground (default: any non-zero)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p = sub.add_parser("run", help="replay a recipe (saved from the Recipe dock) on files",
-                       description="Replay a recipe on files, one after another: outputs "
-                       "in the input's format under OUTDIR (colour masks and JPEG inputs as "
-                       "PNG), written atomically, each with a <output>.recipe.json sidecar "
-                       "(recipe, versions, the input's SHA-256).",
-                       epilog=EXIT_CODES_HELP,
+    from .batch import cli_run
+
+    p = sub.add_parser("run", help="replay a recipe (saved from the Recipe dock) on files, "
+                       "on dask", description=cli_run.DESCRIPTION, epilog=EXIT_CODES_HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("recipe", help="recipe JSON file")
-    p.add_argument("inputs", nargs="+", metavar="INPUT",
-                   help="files (PNG/TIFF/JPEG/NPY/zarr), folders or glob patterns")
-    p.add_argument("-o", "--outdir", required=True, help="output folder (created)")
-    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    cli_run.build_parser(p)
     return parser
-
-
-def _run_argv(args: argparse.Namespace) -> list[str]:
-    """The arguments of ``maskclean run`` for :func:`napari_maskclean.run.main_run`."""
-    out = [args.recipe, *args.inputs, "-o", args.outdir]
-    return out + ["--overwrite"] * args.overwrite + ["--quiet"] * args.quiet
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -314,9 +302,9 @@ def main(argv: list[str] | None = None) -> int:
                 return _rerun_under_xvfb(argv)
             return demo(args.screenshot, sample=args.sample)
         if args.command == "run":
-            from .run import main_run
+            from .batch import cli_run
 
-            return main_run(_run_argv(args))
+            return cli_run.main(args=args)
         if args.command == "compare":
             return compare(args.truth, args.pred, output=args.output, plot=args.plot,
                            positive=args.positive, overwrite=args.overwrite, quiet=args.quiet)

@@ -1,36 +1,43 @@
 """The ``maskclean run`` command line: a recipe over files, on dask.
 
-Exit codes: 0 every input processed (or skipped as already done), 1 some
-inputs could not be processed (each named on stderr with its reason), 2 bad
-usage, recipe or cluster, 130 interrupted (Ctrl-C: finished outputs are kept,
-nothing is half-written; ``--resume`` finishes the rest).
+Exit codes: 0 at least one input processed (or skipped as already done; each
+one that could not be is named on stderr with its reason), 1 no input could be
+processed, 2 bad usage, recipe or cluster, 130 interrupted (Ctrl-C: finished
+outputs are kept, nothing is half-written; ``--resume`` finishes the rest).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Sequence
 
 __all__ = ["EXIT_CODES", "build_parser", "main"]
 
 EXIT_CODES = """exit codes:
-  0    every input processed (or already done with --resume)
-  1    some inputs could not be processed (each one named on stderr)
+  0    at least one input processed (or already done with --resume); each one
+       that could not be is listed on stderr as 'FAILED file: reason'
+  1    no input could be processed
   2    bad arguments, recipe, output folder or cluster address
   130  interrupted (Ctrl-C): finished outputs kept, nothing half-written;
        run again with --resume to do the rest"""
 
 
+DESCRIPTION = textwrap.fill(
+    "Replay a recipe (saved from the Recipe dock) on files, folders or glob patterns, on "
+    "dask: one task per file (outputs in the input's format, colour masks and JPEG inputs "
+    "as PNG, written atomically with a <output>.recipe.json sidecar: recipe, versions, the "
+    "input's SHA-256); big inputs (.zarr, TIFF over 64 Mpx) tile by tile into a resumable "
+    "OME-Zarr. Runs on local worker processes (all cores) or an existing dask cluster.")
+
+
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     """The ``run`` arguments (added to ``parser``, e.g. a subcommand's)."""
     if parser is None:
-        parser = argparse.ArgumentParser(prog="maskclean run")
-    parser.description = (
-        "Replay a recipe (saved from the Recipe dock) on files, folders or globs, on dask: "
-        "one task per file, big inputs (.zarr, TIFF over 64 Mpx) tile by tile into OME-Zarr.")
-    parser.epilog = EXIT_CODES
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+        parser = argparse.ArgumentParser(prog="maskclean run", description=DESCRIPTION,
+                                         epilog=EXIT_CODES,
+                                         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("recipe", help="recipe JSON file")
     parser.add_argument("inputs", nargs="+", help="files, folders or glob patterns")
     parser.add_argument("-o", "--outdir", required=True, help="output folder (created)")
@@ -47,7 +54,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
                              "e.g. tcp://host:8786 (default: a local cluster)")
     parser.add_argument("--tile-size", type=int, default=None,
                         help="tile edge in pixels for big inputs (default 4096)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return parser
 
 
@@ -108,6 +115,4 @@ def main(argv: Sequence[str] | None = None, args: argparse.Namespace | None = No
             bar.close()
     for line in summary.lines():
         print(line, file=sys.stderr if line.startswith("FAILED") else sys.stdout)
-    if summary.failed:
-        return 1
-    return 0
+    return summary.exit_code
