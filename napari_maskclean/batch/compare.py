@@ -528,7 +528,7 @@ def compare_tiled(
     >>> p = da.from_array(np.array([[7, 7, 0, 0, 0], [7, 7, 0, 0, 9]]), chunks=3)
     >>> r = compare_tiled(t, p)
     >>> r.metrics["tp"], r.objects.matches
-    (4, [(1, 7, 1.0)])
+    (5, [(1, 7, 1.0)])
     """
     t = _as_dask(truth, "truth")
     p = _as_dask(pred, "pred")
