@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import numbers
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -47,6 +48,10 @@ MASK_SUFFIXES = io.MASK_EXTENSIONS
 REPORT_FORMATS = (".csv", ".json")
 #: Suffixes :meth:`Report.plot` writes (the format follows the suffix).
 PLOT_FORMATS = (".png", ".pdf", ".svg")
+
+#: TIFFs over this many bytes are compared tile by tile (as
+#: :data:`napari_maskclean.batch.lazy_io.DEFAULT_SIZE_LIMIT`; dask is imported only when used).
+_DEFAULT_SIZE_LIMIT = 512 * 2**20
 
 TOTAL_ROW = "TOTAL (micro)"
 MEAN_ROW = "MEAN (macro)"
@@ -84,6 +89,51 @@ def _read_mask(path: Path, positive: float | None) -> np.ndarray:
     if a.ndim > 2:
         a = np.squeeze(a)
     return a
+
+
+def _read_lazy(path: Path, positive: float | None, tile_size: int | None, size_limit: int):
+    """A mask as a dask array: big files (zarr, large TIFF) lazily, others read whole."""
+    import dask.array as da
+
+    from napari_maskclean.batch import lazy_io
+
+    if not lazy_io.is_large(path, size_limit=size_limit):
+        a = _read_mask(path, positive)
+        return da.from_array(a, chunks=lazy_io._tile_chunks(a.shape, tile_size, a.itemsize))
+    try:
+        if positive is not None and io.is_rgb_file(path):
+            _read_mask(path, positive)  # raises the reader's reason
+        a = lazy_io.open_lazy(path, tile_size=tile_size, size_limit=size_limit)
+    except (io.MaskReadError, OSError) as exc:
+        raise _Skip(str(exc).replace(str(path), path.name)) from None
+    return lazy_io.squeeze(a)
+
+
+def _pair_metrics(
+    tpath: Path, ppath: Path, positive: float | None, tile_size: int | None, size_limit: int
+) -> tuple[tuple[int, ...], dict[str, Any]]:
+    """Shape and binary metrics of a file pair: tile by tile when a file is big."""
+    tiled = False
+    if any(f.is_dir() or f.suffix.lower() in (".tif", ".tiff") for f in (tpath, ppath)):
+        from napari_maskclean.batch.lazy_io import is_large  # imports dask: only if needed
+
+        tiled = is_large(tpath, size_limit=size_limit) or is_large(ppath, size_limit=size_limit)
+    read = (lambda f: _read_lazy(f, positive, tile_size, size_limit)) if tiled else (
+        lambda f: _read_mask(f, positive))
+    t, p = read(tpath), read(ppath)
+    if t.shape != p.shape:
+        raise _Skip(
+            f"shape mismatch: ground truth {tpath.name} is {tuple(t.shape)}, "
+            f"prediction {ppath.name} is {tuple(p.shape)}"
+        )
+    try:
+        if tiled:
+            from napari_maskclean.batch.compare import compare_tiled
+
+            return t.shape, compare_tiled(t, p, positive=positive, objects=False).metrics
+        return t.shape, binary_metrics(t, p, positive=positive)
+    except (TypeError, ValueError) as exc:
+        raise _Skip(str(exc)) from None
 
 
 # --------------------------------------------------------------------------
@@ -371,6 +421,8 @@ def compare_paths(
     *,
     positive: float | None = None,
     progress: ProgressCallback | None = None,
+    tile_size: int | None = None,
+    size_limit: int | None = None,
 ) -> Report:
     """Compare predicted masks with ground-truth masks, file by file.
 
@@ -390,6 +442,14 @@ def compare_paths(
     progress : callable, optional
         Called as ``progress(done, total)`` before the first and after each
         file name.
+    tile_size : int, optional
+        Chunk edge (pixels per axis) for big files, which are compared tile by
+        tile on dask (:func:`napari_maskclean.batch.compare.compare_tiled`,
+        same results in bounded memory): zarr folders and TIFFs over
+        ``size_limit``. Default: the zarr chunks, about 16 M pixels otherwise.
+    size_limit : int, optional
+        TIFFs over this many bytes are big (default
+        :data:`napari_maskclean.batch.lazy_io.DEFAULT_SIZE_LIMIT`, 512 MiB).
 
     Returns
     -------
@@ -401,6 +461,8 @@ def compare_paths(
     ------
     FileNotFoundError
         If ``truth`` or ``pred`` does not exist.
+    ValueError
+        If ``tile_size`` is not a positive integer.
 
     Notes
     -----
@@ -446,6 +508,11 @@ def compare_paths(
             tdup = {k: v for k, v in tdup.items() if k == ppath.stem}
     names = sorted(set(tl) | set(pl) | set(tdup) | set(pdup), key=_natural_key)
 
+    if tile_size is not None and (
+        isinstance(tile_size, bool) or not isinstance(tile_size, numbers.Integral) or tile_size < 1
+    ):
+        raise ValueError(f"tile size must be a positive whole number of pixels, got {tile_size!r}")
+    limit = _DEFAULT_SIZE_LIMIT if size_limit is None else int(size_limit)
     report = Report(positive=positive)
     total = len(names)
     if progress is not None:
@@ -463,23 +530,13 @@ def compare_paths(
                 raise _Skip(f"no prediction file (only in {tpath})")
             if name not in tl:
                 raise _Skip(f"no ground-truth file (only in {ppath})")
-            t = _read_mask(tl[name], positive)
-            p = _read_mask(pl[name], positive)
-            if t.shape != p.shape:
-                raise _Skip(
-                    f"shape mismatch: ground truth {tl[name].name} is {t.shape}, "
-                    f"prediction {pl[name].name} is {p.shape}"
-                )
-            try:
-                m = binary_metrics(t, p, positive=positive)
-            except (TypeError, ValueError) as exc:
-                raise _Skip(str(exc)) from None
+            shape, m = _pair_metrics(tl[name], pl[name], positive, tile_size, limit)
             report.rows.append(
                 {
                     "name": name,
                     "truth": str(tl[name]),
                     "pred": str(pl[name]),
-                    "shape": [int(s) for s in t.shape],
+                    "shape": [int(s) for s in shape],
                     **m,
                 }
             )
