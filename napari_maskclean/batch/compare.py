@@ -34,6 +34,7 @@ from typing import Any, Literal
 
 import dask
 import dask.array as da
+import numba
 import numpy as np
 import numpy.typing as npt
 from numpy.typing import NDArray
@@ -120,28 +121,50 @@ def _empty_pairs(dt_a, dt_b) -> _Pairs:
     return np.zeros(0, dt_a), np.zeros(0, dt_b), np.zeros(0, np.int64)
 
 
+@numba.njit(cache=True, nogil=True)
+def _joint_histogram(a, b, alo, blo, kb, hist):  # pragma: no cover - compiled
+    # several interleaved sub-histograms: runs of the same pair (the background
+    # of a mask) do not wait on the previous increment of the same counter
+    rmask = hist.shape[0] - 1
+    for i in range(a.size):
+        hist[i & rmask, (np.int64(a[i]) - alo) * kb + (np.int64(b[i]) - blo)] += 1
+
+
+def _value_range(a: NDArray) -> tuple[int, int]:
+    """Smallest and largest value (the dtype's range for 1-byte types: no pass)."""
+    if a.dtype == bool:
+        return 0, 1
+    if a.dtype.itemsize == 1:
+        info = np.iinfo(a.dtype)
+        return int(info.min), int(info.max)
+    return int(a.min()), int(a.max())
+
+
 def _count_pairs(a: NDArray, b: NDArray) -> _Pairs:
     """Histogram of the value pairs of two flat arrays, as a sparse table.
 
-    Integer data with a small value range (per chunk) is counted with one dense
-    ``bincount`` (the core's streaming kernel); anything else by sorting.
+    Integer data with a small value range (per chunk) is counted in one pass
+    of a compiled loop over a dense histogram; anything else by sorting.
     """
     if a.size == 0:
         return _empty_pairs(a.dtype, b.dtype)
     if a.dtype.kind in "biu" and b.dtype.kind in "biu":
-        alo, ahi = _core._integer_range(a)
-        blo, bhi = _core._integer_range(b)
-        lo, hi = min(alo, blo), max(ahi, bhi)
-        k = hi - lo + 1
-        if k * k <= _core._DENSE_MAX_BINS:
-            full = _core._dense_joint_histogram(a, b, lo, k)
-            ia, ib = np.nonzero(full)
-            return (
-                (ia + lo).astype(a.dtype),
-                (ib + lo).astype(b.dtype),
-                full[ia, ib].astype(np.int64),
-            )
+        alo, ahi = _value_range(a)
+        blo, bhi = _value_range(b)
         ka, kb = ahi - alo + 1, bhi - blo + 1
+        if ka * kb <= _core._DENSE_MAX_BINS:
+            rows = 4 if ka * kb <= 2**16 else 1
+            hist = np.zeros((rows, ka * kb), dtype=np.int64)
+            aa = a.view(np.uint8) if a.dtype == bool else a
+            bb = b.view(np.uint8) if b.dtype == bool else b
+            _joint_histogram(aa, bb, alo, blo, kb, hist)
+            full = hist.sum(axis=0) if rows > 1 else hist[0]
+            nz = np.flatnonzero(full)
+            return (
+                (nz // kb + alo).astype(a.dtype),
+                (nz % kb + blo).astype(b.dtype),
+                full[nz],
+            )
         if ka * kb < 2**62:
             key = a.astype(np.int64) - alo
             key *= kb
