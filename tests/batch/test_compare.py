@@ -34,7 +34,8 @@ def _chunks(draw, shape) -> tuple[tuple[int, ...], ...]:
     """Irregular chunk sizes per axis (not multiples of anything)."""
     out = []
     for n in shape:
-        cuts = draw(st.lists(st.integers(1, n - 1), max_size=4, unique=True)) if n > 1 else []
+        cuts = draw(st.lists(st.integers(1, n - 1), min_size=1, max_size=5, unique=True)
+                    ) if n > 1 else []
         edges = [0, *sorted(cuts), n]
         out.append(tuple(b - a for a, b in zip(edges[:-1], edges[1:], strict=True)))
     return tuple(out)
@@ -144,6 +145,18 @@ def test_object_across_every_tile_counted_once():
     assert r.objects.n_truth == 1 and r.objects.n_pred == 2
     assert r.objects == match_objects(sk_label(t), sk_label(p))
     assert r.objects.matches[0][:2] == (1, 1)
+
+
+def test_component_ids_in_raster_order_not_chunk_order():
+    """Ids are skimage.measure.label's: the object met first in raster order is 1."""
+    t = np.zeros((10, 10), bool)
+    t[6, 1] = t[2, 7] = True  # chunk (1, 0) comes after chunk (0, 1), raster order before
+    p = t.copy()
+    p[2, 7] = False
+    with dask.config.set(SYNC):
+        r = compare_tiled(da.from_array(t, chunks=5), da.from_array(p, chunks=5))
+    assert r.objects.matches == [(2, 1, 1.0)] and r.objects.unmatched_truth == [1]
+    assert r.objects == match_objects(sk_label(t), sk_label(p))
 
 
 def test_sparse_paths_equal_dense(monkeypatch):
