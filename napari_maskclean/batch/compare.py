@@ -182,12 +182,15 @@ def _count_pairs(a: NDArray, b: NDArray) -> _Pairs:
     return ua[uk // ub.size], ub[uk % ub.size], n.astype(np.int64)
 
 
-def _merge_pairs(tables: list[_Pairs]) -> _Pairs:
-    """Sum sparse pair tables (same pair in several tables -> one row)."""
+def _merge_pairs(tables: list[_Pairs], *, force: bool = False) -> _Pairs:
+    """Sum sparse pair tables (same pair in several tables -> one row).
+
+    A single table is returned as it is (its pairs are distinct) unless ``force``.
+    """
     tables = [t for t in tables if t[2].size]
     if not tables:
         return _empty_pairs(np.int64, np.int64)
-    if len(tables) == 1:
+    if len(tables) == 1 and not force:
         return tables[0]
     a = np.concatenate([t[0] for t in tables])
     b = np.concatenate([t[1] for t in tables])
@@ -205,8 +208,7 @@ def _merge_first(tables: list[tuple[NDArray, NDArray]]) -> tuple[NDArray, NDArra
     tables = [t for t in tables if t[0].size]
     if not tables:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    if len(tables) == 1:
-        return tables[0]
+    # even one table may name an id twice (two local components, one object)
     ids = np.concatenate([t[0] for t in tables])
     pos = np.concatenate([t[1] for t in tables])
     order = np.lexsort((pos, ids))
@@ -259,22 +261,35 @@ def _check_block(block: NDArray, what: str) -> NDArray:
     return block
 
 
-def _component_ids(block: NDArray, side: _Side, origin, shape) -> tuple[NDArray, tuple]:
-    """Global component ids of a chunk's pixels and each id's first pixel (global raster)."""
+@numba.njit(cache=True, nogil=True)
+def _first_pixels(flat, n):  # pragma: no cover - compiled
+    # ndimage.label numbers components in raster order of their first pixel,
+    # so label k first appears after labels 1..k-1 have
+    out = np.empty(n, dtype=np.int64)
+    nxt = 1
+    for i in range(flat.size):
+        if flat[i] == nxt:
+            out[nxt - 1] = i
+            nxt += 1
+            if nxt > n:
+                break
+    return out
+
+
+def _local_components(block: NDArray, side: _Side, origin, shape) -> tuple[NDArray, tuple]:
+    """A chunk's local component labels, and each component's global id and first pixel.
+
+    The chunk's raster order agrees with the image's, so a component's first
+    pixel in the chunk is its first in the image among the chunk's pixels.
+    """
     fg = np.asarray(_core._foreground(block, side.positive), dtype=bool)
     lab, n = _label(fg, side.connectivity, False)
-    ids = side.lut[lab]
-    flat = lab.reshape(-1)
-    # ndimage.label numbers components in raster order of their first pixel
-    # (the chunk's raster order agrees with the image's), so the running
-    # maximum steps up exactly at each component's first pixel
-    run = np.maximum.accumulate(flat)
-    firsts = np.flatnonzero(np.diff(run, prepend=0) > 0)
+    firsts = _first_pixels(lab.reshape(-1), n)
     local = np.unravel_index(firsts, lab.shape)
     glob = np.ravel_multi_index(
         tuple(c + o for c, o in zip(local, origin, strict=True)), shape
     ).astype(np.int64)
-    return ids, (side.lut[flat[firsts]].astype(np.int64), glob)
+    return lab, (side.lut[1:].astype(np.int64), glob)
 
 
 def _block_stats(
@@ -286,20 +301,27 @@ def _block_stats(
     stats = _Stats(_count_pairs(t.reshape(-1), p.reshape(-1)))
     if "components" not in (side_t.mode, side_p.mode):
         return stats  # objects (if any) come from the value histogram
-    oid = []
+    # the pair histogram is counted on the chunk's local (compact) labels, so
+    # the dense kernel applies; only the occurring pairs are mapped to global ids
+    oid, luts = [], []
     for k, (block, side) in enumerate(((t, side_t), (p, side_p))):
         if side.mode == "components":
-            ids, first = _component_ids(block, side, origin, shape)
+            lab, first = _local_components(block, side, origin, shape)
             if k == 0:
                 stats.first_t = first
             else:
                 stats.first_p = first
+            oid.append(lab.reshape(-1))
+            luts.append(side.lut)
         else:
-            ids = block.astype(np.int64) if block.dtype == bool else block
-        oid.append(ids.reshape(-1))
-    both = (oid[0] != 0) & (oid[1] != 0)
-    a, b, n = _count_pairs(oid[0][both], oid[1][both])
-    stats.objects = (a.astype(np.int64), b.astype(np.int64), n)
+            oid.append(block.reshape(-1))
+            luts.append(None)
+    a, b, n = _count_pairs(oid[0], oid[1])
+    a = a.astype(np.int64) if luts[0] is None else luts[0][a]
+    b = b.astype(np.int64) if luts[1] is None else luts[1][b]
+    both = (a != 0) & (b != 0)
+    # two local components of a chunk can be one global object (joined elsewhere)
+    stats.objects = _merge_pairs([(a[both], b[both], n[both])], force=True)
     return stats
 
 
