@@ -6,7 +6,10 @@ computes :func:`~napari_maskclean.core.compare.binary_metrics` per pair
 dataset totals are exact micro-averages; macro averages (the mean of the
 per-file scores) are reported alongside. Problems with single files (missing
 partner, unreadable, different shapes) are recorded in
-:attr:`Report.skipped` and never stop the run.
+:attr:`Report.skipped` and never stop the run. Big files (zarr folders, TIFFs
+over a size limit) are compared tile by tile on dask
+(:func:`napari_maskclean.batch.compare.compare_tiled`), in bounded memory and
+with the same numbers as in memory.
 
 This module is napari-free and prints nothing: the caller reports
 ``report.skipped`` as it sees fit (``maskclean compare``, in

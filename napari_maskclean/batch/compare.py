@@ -140,6 +140,23 @@ def _value_range(a: NDArray) -> tuple[int, int]:
     return int(a.min()), int(a.max())
 
 
+def _count_binary(a: NDArray, b: NDArray) -> _Pairs:
+    """Pair counts of two 1-byte arrays holding only 0 and 1 (vectorised counting)."""
+    av = a if a.dtype == bool else a.view(bool)  # 0/1 bytes are valid booleans
+    bv = b if b.dtype == bool else b.view(bool)
+    n = np.empty(4, dtype=np.int64)
+    n[3] = np.count_nonzero(np.logical_and(av, bv))
+    n1x, nx1 = np.count_nonzero(av), np.count_nonzero(bv)
+    n[2], n[1] = n1x - n[3], nx1 - n[3]
+    n[0] = a.size - n1x - nx1 + n[3]
+    keep = n > 0
+    return (
+        np.array([0, 0, 1, 1], dtype=a.dtype)[keep],
+        np.array([0, 1, 0, 1], dtype=b.dtype)[keep],
+        n[keep],
+    )
+
+
 def _count_pairs(a: NDArray, b: NDArray) -> _Pairs:
     """Histogram of the value pairs of two flat arrays, as a sparse table.
 
@@ -151,6 +168,13 @@ def _count_pairs(a: NDArray, b: NDArray) -> _Pairs:
     if a.dtype.kind in "biu" and b.dtype.kind in "biu":
         alo, ahi = _value_range(a)
         blo, bhi = _value_range(b)
+        if a.dtype.itemsize == b.dtype.itemsize == 1 and a.dtype != bool:
+            # 1-byte data: the real range costs two fast reductions and lets the
+            # (most common) 0/1 masks take the logical fast path below
+            alo, ahi = int(a.min()), int(a.max())
+            blo, bhi = int(b.min()), int(b.max())
+        if a.dtype.itemsize == b.dtype.itemsize == 1 and 0 <= min(alo, blo) and max(ahi, bhi) <= 1:
+            return _count_binary(a, b)
         ka, kb = ahi - alo + 1, bhi - blo + 1
         if ka * kb <= _core._DENSE_MAX_BINS:
             rows = 4 if ka * kb <= 2**16 else 1
@@ -600,11 +624,13 @@ def compare_tiled(
     if objects:
         modes = [_side_mode(instances, t, "truth"), _side_mode(instances, p, "pred")]
     sides = [_Side(m, positive, conn) for m in modes]
-    tables = [None, None]
+    tables, global_ids = [None, None], [None, None]
     for i, (arr, side) in enumerate(zip((t, p), sides, strict=True)):
         if side.mode == "components":
-            fg = arr.map_blocks(_foreground_block, positive, dtype=bool)
+            what = ("truth", "pred")[i]
+            fg = arr.map_blocks(_foreground_block, positive, what, dtype=bool)
             tables[i] = component_table(fg, connectivity=conn)
+            global_ids[i] = np.arange(1, tables[i].n_components + 1, dtype=np.int64)
 
     starts = [np.concatenate([[0], np.cumsum(c)]).astype(int) for c in t.chunks]
     bt, bp = t.to_delayed(), p.to_delayed()
@@ -613,9 +639,8 @@ def compare_tiled(
     for idx in itertools.product(*(range(n) for n in t.numblocks)):
         origin = tuple(int(starts[d][i]) for d, i in enumerate(idx))
         blk_sides = []
-        for side, table in zip(sides, tables, strict=True):
-            if table is not None:
-                ids = np.arange(1, table.n_components + 1, dtype=np.int64)
+        for side, table, ids in zip(sides, tables, global_ids, strict=True):
+            if table is not None:  # this chunk's local label -> global object id
                 side = _Side(side.mode, positive, conn, table.block_table(idx, ids, 0))
             blk_sides.append(side)
         parts.append(stats(bt[idx], bp[idx], origin, t.shape, *blk_sides))
@@ -642,8 +667,8 @@ def compare_tiled(
     )
 
 
-def _foreground_block(block: NDArray, positive: float | None) -> NDArray[np.bool_]:
-    return np.asarray(_core._foreground(_check_block(block, "mask"), positive), dtype=bool)
+def _foreground_block(block: NDArray, positive: float | None, what: str) -> NDArray[np.bool_]:
+    return np.asarray(_core._foreground(_check_block(block, what), positive), dtype=bool)
 
 
 def _match(total: _Stats, sides: list[_Side], tables: list, thr: float) -> ObjectMatch:

@@ -176,6 +176,20 @@ def test_sparse_paths_equal_dense(monkeypatch):
     np.testing.assert_array_equal(fl.confusion_matrix(), confusion_matrix(f, f[::-1]))
 
 
+@pytest.mark.parametrize(("dt", "dp"), [("uint8", "uint8"), ("int8", "bool"), ("bool", "uint8"),
+                                       ("uint8", "int16")])
+def test_binary_one_byte_masks(dt, dp):
+    """0/1 masks in 1-byte dtypes (the vectorised counting path) == core."""
+    t, p = _pair(13, (31, 30), "bool")
+    t, p = t.astype(dt), p.astype(dp)
+    for tt, pp in ((t, p), (np.zeros_like(t), p), (t, np.ones_like(p))):
+        with dask.config.set(SYNC):
+            r = compare_tiled(da.from_array(tt, chunks=(7, 9)),
+                              da.from_array(pp, chunks=(10, 6)), instances="components")
+        _check(tt, pp, r)
+        assert r.objects == match_objects(sk_label(tt), sk_label(pp))
+
+
 def test_confusion_matrix_labels_and_ignore_index():
     t, p = _pair(11, (25, 26), "classes")
     with dask.config.set(SYNC):
@@ -239,6 +253,8 @@ def test_nan_refused_like_core():
     with pytest.raises(ValueError) as ref:
         binary_metrics(t, np.zeros((6, 6)))
     assert str(err.value) == str(ref.value)
+    with dask.config.set(SYNC), pytest.raises(ValueError, match="pred contains NaN"):
+        compare_tiled(np.zeros((6, 6)), da.from_array(t, chunks=4), instances="components")
 
 
 @pytest.mark.slow
