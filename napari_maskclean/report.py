@@ -133,6 +133,8 @@ def _pair_metrics(
         if tiled:
             from napari_maskclean.batch.compare import compare_tiled
 
+            if t.chunks != p.chunks and not is_large(tpath, size_limit=size_limit):
+                t = t.rechunk(p.chunks)  # the file read whole follows the big one's tiles
             return t.shape, compare_tiled(t, p, positive=positive, objects=False).metrics
         return t.shape, binary_metrics(t, p, positive=positive)
     except (TypeError, ValueError) as exc:
