@@ -269,6 +269,22 @@ def test_graph_pickles_and_runs_on_processes():
     assert r.metrics == binary_metrics(t, p)
 
 
+@pytest.mark.slow
+def test_distributed_local_cluster():
+    """The same result on a dask.distributed LocalCluster (processes, loopback)."""
+    distributed = pytest.importorskip("distributed")
+    t, p = _pair(10, (5, 26, 33), "bool")
+    lt, lp = sk_label(t).astype(np.uint32), sk_label(p).astype(np.uint32)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster, \
+            distributed.Client(cluster):
+        r = compare_tiled(da.from_array(t, chunks=(2, 9, 10)), da.from_array(p, chunks=7))
+        rl = compare_tiled(da.from_array(lt, chunks=(3, 8, 11)), da.from_array(lp, chunks=9))
+    assert r.objects == match_objects(sk_label(t), sk_label(p))
+    assert r.metrics == binary_metrics(t, p)
+    assert rl.objects == match_objects(lt, lp)
+
+
 def test_adapter_matches_core_match_objects():
     """The private matching-from-overlaps equals match_objects on the same histogram."""
     t, p = _pair(4, (30, 30), "labels")
