@@ -19,7 +19,6 @@ colour files.
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import Any
@@ -234,8 +233,3 @@ def squeeze(arr: da.Array) -> da.Array:
     if arr.ndim <= 2 or 1 not in arr.shape:
         return arr
     return arr[tuple(0 if s == 1 else slice(None) for s in arr.shape)]
-
-
-def n_bytes(arr: da.Array) -> int:
-    """Size of the array in memory (bytes)."""
-    return math.prod(arr.shape) * arr.dtype.itemsize
