@@ -131,12 +131,9 @@ def _joint_histogram(a, b, alo, blo, kb, hist):  # pragma: no cover - compiled
 
 
 def _value_range(a: NDArray) -> tuple[int, int]:
-    """Smallest and largest value (the dtype's range for 1-byte types: no pass)."""
+    """Smallest and largest value (two fast vectorised reductions; none for bool)."""
     if a.dtype == bool:
         return 0, 1
-    if a.dtype.itemsize == 1:
-        info = np.iinfo(a.dtype)
-        return int(info.min), int(info.max)
     return int(a.min()), int(a.max())
 
 
@@ -168,14 +165,12 @@ def _count_pairs(a: NDArray, b: NDArray) -> _Pairs:
     if a.dtype.kind in "biu" and b.dtype.kind in "biu":
         alo, ahi = _value_range(a)
         blo, bhi = _value_range(b)
-        if a.dtype.itemsize == b.dtype.itemsize == 1 and a.dtype != bool:
-            # 1-byte data: the real range costs two fast reductions and lets the
-            # (most common) 0/1 masks take the logical fast path below
-            alo, ahi = int(a.min()), int(a.max())
-            blo, bhi = int(b.min()), int(b.max())
+        # the most common case, 0/1 masks in 1-byte dtypes: logical counting
         if a.dtype.itemsize == b.dtype.itemsize == 1 and 0 <= min(alo, blo) and max(ahi, bhi) <= 1:
             return _count_binary(a, b)
         ka, kb = ahi - alo + 1, bhi - blo + 1
+        if max(ahi, bhi) >= 2**62:  # huge uint64 ids: compact them by sorting (below)
+            ka = kb = 2**62
         if ka * kb <= _core._DENSE_MAX_BINS:
             rows = 4 if ka * kb <= 2**16 else 1
             hist = np.zeros((rows, ka * kb), dtype=np.int64)
@@ -424,11 +419,11 @@ class TiledComparison:
                     f"image?), too many for a dense confusion matrix; pass labels=[...] "
                     "with the classes to count"
                 )
-            if a.dtype.kind in "biu" and b.dtype.kind in "biu":
-                values = values.astype(np.int64)
             ia, ib = np.searchsorted(values, a), np.searchsorted(values, b)
             cm = np.zeros((values.size, values.size), dtype=np.int64)
             np.add.at(cm, (ia, ib), n)
+            if values.dtype.kind in "biu" and (not values.size or int(values[-1]) < 2**63):
+                values = values.astype(np.int64)  # as the core's integer path
         else:
             values = _core._labels_array(lab)
             order = np.argsort(values, kind="stable")

@@ -190,6 +190,16 @@ def test_binary_one_byte_masks(dt, dp):
         assert r.objects == match_objects(sk_label(tt), sk_label(pp))
 
 
+def test_huge_uint64_ids():
+    t, p = _pair(6, (21, 22), "labels")
+    t, p = t.astype(np.uint64), p.astype(np.uint64)
+    t[t > 0] += np.uint64(2**63)  # beyond int64: compacted by sorting
+    with dask.config.set(SYNC):
+        r = compare_tiled(da.from_array(t, chunks=5), da.from_array(p, chunks=7),
+                          objects=False)
+    _check(t, p, r)
+
+
 def test_confusion_matrix_labels_and_ignore_index():
     t, p = _pair(11, (25, 26), "classes")
     with dask.config.set(SYNC):
