@@ -282,15 +282,16 @@ def _check_block(block: NDArray, what: str) -> NDArray:
 
 @numba.njit(cache=True, nogil=True)
 def _first_pixels(flat, n):  # pragma: no cover - compiled
-    # ndimage.label numbers components in raster order of their first pixel,
-    # so label k first appears after labels 1..k-1 have
-    out = np.empty(n, dtype=np.int64)
-    nxt = 1
+    # the first (raster) index of every label 1..n, whatever order the labeller
+    # numbered them in (SciPy: raster order; OpenCV's parallel labelling: not)
+    out = np.full(n, -1, dtype=np.int64)
+    left = n
     for i in range(flat.size):
-        if flat[i] == nxt:
-            out[nxt - 1] = i
-            nxt += 1
-            if nxt > n:
+        lab = flat[i]
+        if lab > 0 and out[lab - 1] < 0:
+            out[lab - 1] = i
+            left -= 1
+            if left == 0:
                 break
     return out
 
