@@ -150,9 +150,14 @@ def _natural_key(name: str) -> list[Any]:
     return [int(s) if s.isdigit() else s.lower() for s in re.split(r"(\d+)", name)]
 
 
+def _is_single(path: Path) -> bool:
+    """A mask file, or a zarr folder (one volume, not a folder of masks)."""
+    return path.is_file() or (path.is_dir() and path.suffix.lower() == ".zarr")
+
+
 def _listing(path: Path) -> tuple[dict[str, Path], dict[str, list[Path]]]:
     """Mask files of a folder (or a single file) by stem, plus ambiguous stems."""
-    if path.is_file():
+    if _is_single(path):
         return {path.stem: path}, {}
     found: dict[str, list[Path]] = {}
     for f in path.iterdir():
@@ -499,16 +504,16 @@ def compare_paths(
             raise FileNotFoundError(
                 f"{what} path {str(p)!r} does not exist; pass a folder of masks or a mask file"
             )
-    if tpath.is_file() and ppath.is_file():
+    if _is_single(tpath) and _is_single(ppath):
         tl, tdup = {tpath.stem: tpath}, {}
         pl, pdup = {tpath.stem: ppath}, {}
     else:
         tl, tdup = _listing(tpath)
         pl, pdup = _listing(ppath)
-        if tpath.is_file():
+        if _is_single(tpath):
             pl = {k: v for k, v in pl.items() if k == tpath.stem}
             pdup = {k: v for k, v in pdup.items() if k == tpath.stem}
-        if ppath.is_file():
+        if _is_single(ppath):
             tl = {k: v for k, v in tl.items() if k == ppath.stem}
             tdup = {k: v for k, v in tdup.items() if k == ppath.stem}
     names = sorted(set(tl) | set(pl) | set(tdup) | set(pdup), key=_natural_key)

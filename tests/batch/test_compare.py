@@ -339,6 +339,13 @@ def test_cli_zarr_rows_equal_tiff_rows(tmp_path, kind):
                  "-o", str(tmp_path / "t.csv")]) == 0
     zr, tr = _rows(tmp_path / "z.csv"), _rows(tmp_path / "t.csv")
     assert zr == tr and len(zr) == 4  # two files, TOTAL and MEAN
+    # one zarr volume against another, given directly (a zarr folder is one mask)
+    assert main(["compare", str(tmp_path / "gz" / "vol.zarr"), str(tmp_path / "pz" / "vol.zarr"),
+                 *args, "-o", str(tmp_path / "z1.csv")]) == 0
+    assert main(["compare", str(tmp_path / "gt" / "vol.tif"), str(tmp_path / "pt" / "vol.tif"),
+                 *args, "-o", str(tmp_path / "t1.csv")]) == 0
+    z1, t1 = _rows(tmp_path / "z1.csv"), _rows(tmp_path / "t1.csv")
+    assert z1 == t1 and len(z1) == 3 and z1[0] == [r for r in zr if r["name"] == "vol"][0]
 
 
 def test_report_large_tiff_tiled_equals_in_memory(tmp_path):
@@ -357,3 +364,21 @@ def test_report_large_tiff_tiled_equals_in_memory(tmp_path):
     assert mism.skipped == ref.skipped and "shape mismatch" in mism.skipped[0][1]
     with pytest.raises(ValueError, match="tile size"):
         compare_paths(tmp_path / "t.tif", tmp_path / "q.tif", tile_size=0)
+
+
+def test_report_small_file_against_zarr(tmp_path):
+    """A file read whole against a big (zarr) partner: tiled, same row as in memory."""
+    from napari_maskclean.report import compare_paths
+
+    zarr = pytest.importorskip("zarr")
+    t, p = _pair(8, (6, 30, 29), "classes")
+    np.save(tmp_path / "t.npy", t)
+    np.save(tmp_path / "p.npy", p)
+    z = zarr.create_array(tmp_path / "p.zarr", shape=p.shape, chunks=(4, 7, 11), dtype=p.dtype)
+    z[...] = p
+    whole = compare_paths(tmp_path / "t.npy", tmp_path / "p.npy", positive=2)
+    tiled = compare_paths(tmp_path / "t.npy", tmp_path / "p.zarr", positive=2)
+    strip = ("truth", "pred")
+    assert [{k: v for k, v in r.items() if k not in strip} for r in tiled.rows] == [
+        {k: v for k, v in r.items() if k not in strip} for r in whole.rows]
+    assert tiled.totals == whole.totals
