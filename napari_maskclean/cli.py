@@ -198,7 +198,8 @@ def _check_plotting() -> None:
 
 
 def compare(truth: str, pred: str, *, output: str | None, plot: str | None,
-            positive: int | None, overwrite: bool, quiet: bool) -> int:
+            positive: int | None, overwrite: bool, quiet: bool,
+            tile_size: int | None = None) -> int:
     """Score PRED against TRUTH (files or folders); write CSV/JSON/plot; return the exit code."""
     from tqdm import tqdm
 
@@ -224,7 +225,8 @@ def compare(truth: str, pred: str, *, output: str | None, plot: str | None,
             bar.refresh()
 
         try:
-            report = compare_paths(truth, pred, positive=positive, progress=progress)
+            report = compare_paths(truth, pred, positive=positive, progress=progress,
+                                   tile_size=tile_size)
         except KeyboardInterrupt:
             bar.leave = False  # the one line below replaces the bar
             bar.close()
@@ -283,6 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="score only this label as foreground (default: any non-zero)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--tile-size", type=int, default=None, metavar="N",
+                   help="big inputs (zarr, TIFF over 512 MiB) are compared tile by tile on dask, "
+                   "same results; tile edge in pixels (default: the zarr chunks)")
     from .batch import cli_run
 
     p = sub.add_parser("run", help="replay a recipe (saved from the Recipe dock) on files, "
@@ -307,7 +312,8 @@ def main(argv: list[str] | None = None) -> int:
             return cli_run.main(args=args)
         if args.command == "compare":
             return compare(args.truth, args.pred, output=args.output, plot=args.plot,
-                           positive=args.positive, overwrite=args.overwrite, quiet=args.quiet)
+                           positive=args.positive, overwrite=args.overwrite, quiet=args.quiet,
+                           tile_size=args.tile_size)
     except KeyboardInterrupt:
         print("maskclean: interrupted; nothing partial written", file=sys.stderr)
         return EXIT_INTERRUPTED

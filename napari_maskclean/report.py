@@ -6,7 +6,10 @@ computes :func:`~napari_maskclean.core.compare.binary_metrics` per pair
 dataset totals are exact micro-averages; macro averages (the mean of the
 per-file scores) are reported alongside. Problems with single files (missing
 partner, unreadable, different shapes) are recorded in
-:attr:`Report.skipped` and never stop the run.
+:attr:`Report.skipped` and never stop the run. Big files (zarr folders, TIFFs
+over a size limit) are compared tile by tile on dask
+(:func:`napari_maskclean.batch.compare.compare_tiled`), in bounded memory and
+with the same numbers as in memory.
 
 This module is napari-free and prints nothing: the caller reports
 ``report.skipped`` as it sees fit (``maskclean compare``, in
@@ -22,6 +25,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import numbers
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -47,6 +51,10 @@ MASK_SUFFIXES = io.MASK_EXTENSIONS
 REPORT_FORMATS = (".csv", ".json")
 #: Suffixes :meth:`Report.plot` writes (the format follows the suffix).
 PLOT_FORMATS = (".png", ".pdf", ".svg")
+
+#: TIFFs over this many bytes are compared tile by tile (as
+#: :data:`napari_maskclean.batch.lazy_io.DEFAULT_SIZE_LIMIT`; dask is imported only when used).
+_DEFAULT_SIZE_LIMIT = 512 * 2**20
 
 TOTAL_ROW = "TOTAL (micro)"
 MEAN_ROW = "MEAN (macro)"
@@ -86,6 +94,53 @@ def _read_mask(path: Path, positive: float | None) -> np.ndarray:
     return a
 
 
+def _read_lazy(path: Path, positive: float | None, tile_size: int | None, size_limit: int):
+    """A mask as a dask array: big files (zarr, large TIFF) lazily, others read whole."""
+    import dask.array as da
+
+    from napari_maskclean.batch import lazy_io
+
+    if not lazy_io.is_large(path, size_limit=size_limit):
+        a = _read_mask(path, positive)
+        return da.from_array(a, chunks=lazy_io._tile_chunks(a.shape, tile_size, a.itemsize))
+    try:
+        if positive is not None and io.is_rgb_file(path):
+            _read_mask(path, positive)  # raises the reader's reason
+        a = lazy_io.open_lazy(path, tile_size=tile_size, size_limit=size_limit)
+    except (io.MaskReadError, OSError) as exc:
+        raise _Skip(str(exc).replace(str(path), path.name)) from None
+    return lazy_io.squeeze(a)
+
+
+def _pair_metrics(
+    tpath: Path, ppath: Path, positive: float | None, tile_size: int | None, size_limit: int
+) -> tuple[tuple[int, ...], dict[str, Any]]:
+    """Shape and binary metrics of a file pair: tile by tile when a file is big."""
+    tiled = False
+    if any(f.is_dir() or f.suffix.lower() in (".tif", ".tiff") for f in (tpath, ppath)):
+        from napari_maskclean.batch.lazy_io import is_large  # imports dask: only if needed
+
+        tiled = is_large(tpath, size_limit=size_limit) or is_large(ppath, size_limit=size_limit)
+    read = (lambda f: _read_lazy(f, positive, tile_size, size_limit)) if tiled else (
+        lambda f: _read_mask(f, positive))
+    t, p = read(tpath), read(ppath)
+    if t.shape != p.shape:
+        raise _Skip(
+            f"shape mismatch: ground truth {tpath.name} is {tuple(t.shape)}, "
+            f"prediction {ppath.name} is {tuple(p.shape)}"
+        )
+    try:
+        if tiled:
+            from napari_maskclean.batch.compare import compare_tiled
+
+            if t.chunks != p.chunks and not is_large(tpath, size_limit=size_limit):
+                t = t.rechunk(p.chunks)  # the file read whole follows the big one's tiles
+            return t.shape, compare_tiled(t, p, positive=positive, objects=False).metrics
+        return t.shape, binary_metrics(t, p, positive=positive)
+    except (TypeError, ValueError) as exc:
+        raise _Skip(str(exc)) from None
+
+
 # --------------------------------------------------------------------------
 # pairing
 # --------------------------------------------------------------------------
@@ -95,9 +150,14 @@ def _natural_key(name: str) -> list[Any]:
     return [int(s) if s.isdigit() else s.lower() for s in re.split(r"(\d+)", name)]
 
 
+def _is_single(path: Path) -> bool:
+    """A mask file, or a zarr folder (one volume, not a folder of masks)."""
+    return path.is_file() or (path.is_dir() and path.suffix.lower() == ".zarr")
+
+
 def _listing(path: Path) -> tuple[dict[str, Path], dict[str, list[Path]]]:
     """Mask files of a folder (or a single file) by stem, plus ambiguous stems."""
-    if path.is_file():
+    if _is_single(path):
         return {path.stem: path}, {}
     found: dict[str, list[Path]] = {}
     for f in path.iterdir():
@@ -371,6 +431,8 @@ def compare_paths(
     *,
     positive: float | None = None,
     progress: ProgressCallback | None = None,
+    tile_size: int | None = None,
+    size_limit: int | None = None,
 ) -> Report:
     """Compare predicted masks with ground-truth masks, file by file.
 
@@ -390,6 +452,14 @@ def compare_paths(
     progress : callable, optional
         Called as ``progress(done, total)`` before the first and after each
         file name.
+    tile_size : int, optional
+        Chunk edge (pixels per axis) for big files, which are compared tile by
+        tile on dask (:func:`napari_maskclean.batch.compare.compare_tiled`,
+        same results in bounded memory): zarr folders and TIFFs over
+        ``size_limit``. Default: the zarr chunks, about 16 M pixels otherwise.
+    size_limit : int, optional
+        TIFFs over this many bytes are big (default
+        :data:`napari_maskclean.batch.lazy_io.DEFAULT_SIZE_LIMIT`, 512 MiB).
 
     Returns
     -------
@@ -401,6 +471,8 @@ def compare_paths(
     ------
     FileNotFoundError
         If ``truth`` or ``pred`` does not exist.
+    ValueError
+        If ``tile_size`` is not a positive integer.
 
     Notes
     -----
@@ -432,20 +504,25 @@ def compare_paths(
             raise FileNotFoundError(
                 f"{what} path {str(p)!r} does not exist; pass a folder of masks or a mask file"
             )
-    if tpath.is_file() and ppath.is_file():
+    if _is_single(tpath) and _is_single(ppath):
         tl, tdup = {tpath.stem: tpath}, {}
         pl, pdup = {tpath.stem: ppath}, {}
     else:
         tl, tdup = _listing(tpath)
         pl, pdup = _listing(ppath)
-        if tpath.is_file():
+        if _is_single(tpath):
             pl = {k: v for k, v in pl.items() if k == tpath.stem}
             pdup = {k: v for k, v in pdup.items() if k == tpath.stem}
-        if ppath.is_file():
+        if _is_single(ppath):
             tl = {k: v for k, v in tl.items() if k == ppath.stem}
             tdup = {k: v for k, v in tdup.items() if k == ppath.stem}
     names = sorted(set(tl) | set(pl) | set(tdup) | set(pdup), key=_natural_key)
 
+    if tile_size is not None and (
+        isinstance(tile_size, bool) or not isinstance(tile_size, numbers.Integral) or tile_size < 1
+    ):
+        raise ValueError(f"tile size must be a positive whole number of pixels, got {tile_size!r}")
+    limit = _DEFAULT_SIZE_LIMIT if size_limit is None else int(size_limit)
     report = Report(positive=positive)
     total = len(names)
     if progress is not None:
@@ -463,23 +540,13 @@ def compare_paths(
                 raise _Skip(f"no prediction file (only in {tpath})")
             if name not in tl:
                 raise _Skip(f"no ground-truth file (only in {ppath})")
-            t = _read_mask(tl[name], positive)
-            p = _read_mask(pl[name], positive)
-            if t.shape != p.shape:
-                raise _Skip(
-                    f"shape mismatch: ground truth {tl[name].name} is {t.shape}, "
-                    f"prediction {pl[name].name} is {p.shape}"
-                )
-            try:
-                m = binary_metrics(t, p, positive=positive)
-            except (TypeError, ValueError) as exc:
-                raise _Skip(str(exc)) from None
+            shape, m = _pair_metrics(tl[name], pl[name], positive, tile_size, limit)
             report.rows.append(
                 {
                     "name": name,
                     "truth": str(tl[name]),
                     "pred": str(pl[name]),
-                    "shape": [int(s) for s in t.shape],
+                    "shape": [int(s) for s in shape],
                     **m,
                 }
             )
