@@ -35,11 +35,11 @@ from typing import Any, Literal
 import dask
 import dask.array as da
 import numpy as np
-import numpy.typing as npt
 from numpy.typing import NDArray
 
 from ..core import compare as _core
 from ..core.compare import ObjectMatch, metrics_from_counts
+from ..core.compare import match_objects_from_overlaps as _match_from_overlaps
 from ._pairs import Pairs, count_pairs, first_pixels, merge_first, merge_pairs
 from .components import _label, component_table
 
@@ -52,63 +52,6 @@ _SPLIT_EVERY = 16
 # Largest number of distinct values for which confusion_matrix() builds a dense
 # matrix without explicit labels (an instance label image has far more).
 _MAX_CLASSES = 4096
-
-try:  # the public function, once core.compare has it
-    from ..core.compare import match_objects_from_overlaps as _match_from_overlaps
-except ImportError:  # pragma: no cover - until then, the same steps as match_objects
-
-    def _match_from_overlaps(
-        truth_ids: npt.ArrayLike,
-        pred_ids: npt.ArrayLike,
-        truth_areas: npt.ArrayLike,
-        pred_areas: npt.ArrayLike,
-        pairs_t: npt.ArrayLike,
-        pairs_p: npt.ArrayLike,
-        intersections: npt.ArrayLike,
-        *,
-        iou_threshold: float = 0.5,
-    ) -> ObjectMatch:
-        """``match_objects`` after its joint histogram (ids sorted, pairs by id)."""
-        thr = float(iou_threshold)
-        tid = np.asarray(truth_ids, dtype=np.int64)
-        pid = np.asarray(pred_ids, dtype=np.int64)
-        area_t = np.asarray(truth_areas, dtype=np.int64)
-        area_p = np.asarray(pred_areas, dtype=np.int64)
-        ti = np.searchsorted(tid, np.asarray(pairs_t, dtype=np.int64))
-        pi = np.searchsorted(pid, np.asarray(pairs_p, dtype=np.int64))
-        inter = np.asarray(intersections, dtype=np.int64)
-        nt, npr = tid.size, pid.size
-        iou = inter / (area_t[ti] + area_p[pi] - inter)
-        cand = iou >= thr
-        ti, pi, iou = ti[cand], pi[cand], iou[cand]
-        sel = _core._assign(ti, pi, iou, nt, npr)
-        sel = sel[np.argsort(ti[sel], kind="stable")]
-        mt, mp, mi = ti[sel], pi[sel], iou[sel]
-        n_tp = int(sel.size)
-        matched_t = np.zeros(nt, dtype=bool)
-        matched_t[mt] = True
-        matched_p = np.zeros(npr, dtype=bool)
-        matched_p[mp] = True
-        f1 = _core._safe_div(2 * n_tp, nt + npr)
-        sq = float(mi.mean()) if n_tp else 0.0
-        return ObjectMatch(
-            matches=[
-                (int(tid[a]), int(pid[b]), float(v)) for a, b, v in zip(mt, mp, mi, strict=True)
-            ],
-            unmatched_truth=[int(x) for x in tid[~matched_t]],
-            unmatched_pred=[int(x) for x in pid[~matched_p]],
-            precision=_core._safe_div(n_tp, npr),
-            recall=_core._safe_div(n_tp, nt),
-            f1=f1,
-            mean_matched_iou=sq,
-            panoptic_quality=sq * f1,
-            segmentation_quality=sq,
-            recognition_quality=f1,
-            n_truth=int(nt),
-            n_pred=int(npr),
-            iou_threshold=thr,
-        )
-
 
 # --------------------------------------------------------------------------
 # per-chunk statistics

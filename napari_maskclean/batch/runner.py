@@ -67,20 +67,23 @@ def _is_big(path: Path, big_pixels: int) -> bool:
 
 
 def _open_lazy(path: Path, tile: int):
-    """A big input as a dask array: a zarr array/OME-Zarr group, or a TIFF via aszarr."""
+    """A big input as a dask array of its stored values (images are not masks here).
+
+    zarr / OME-Zarr level 0, or a TIFF read region by region; the readers of
+    :mod:`~napari_maskclean.batch.lazy_io` hold only the path, so the graph
+    pickles for worker processes and clusters.
+    """
     import dask.array as da
-    import zarr
+
+    from .lazy_io import _TiffRegions, _zarr_array
 
     if path.is_dir():
-        node = zarr.open(str(path), mode="r")
-        if isinstance(node, zarr.Group):
-            node = node["0"] if "0" in node else next(iter(node.arrays()))[1]
-        arr = da.from_zarr(node)
+        arr = da.from_zarr(_zarr_array(path))
     else:
-        import tifffile
-
-        store = tifffile.imread(path, aszarr=True)
-        arr = da.from_zarr(zarr.open(store, mode="r"))
+        reader = _TiffRegions(path)
+        arr = da.from_array(reader, chunks=tuple(min(s, tile) for s in reader.shape),
+                            lock=False, asarray=True,
+                            meta=np.empty((0,) * reader.ndim, dtype=reader.dtype))
     return arr.rechunk(tuple(min(s, tile) for s in arr.shape))
 
 
