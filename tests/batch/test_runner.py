@@ -207,3 +207,18 @@ def test_scheduler_run_is_byte_identical_to_a_local_run(tmp_path, inputs):
     local = zarr.open_group(str(tmp_path / "local" / "big.zarr"))["0"][...]
     remote = zarr.open_group(str(tmp_path / "remote" / "big.zarr"))["0"][...]
     np.testing.assert_array_equal(local, remote)
+
+
+@pytest.mark.slow
+def test_a_big_tiff_runs_tiled_on_worker_processes(tmp_path):
+    import tifffile
+
+    img = _image(5, (140, 160))
+    src = tmp_path / "big.tif"
+    tifffile.imwrite(src, img)
+    with client_for(workers=2, processes=True) as c:
+        summary = run_batch(RECIPE, [src], tmp_path / "out", client=c, tile=64,
+                            big_pixels=1000)
+    assert not summary.failed, summary.failed
+    got = zarr.open_group(str(tmp_path / "out" / "big.zarr"))["0"][...]
+    np.testing.assert_array_equal(got, RECIPE.apply(img))
