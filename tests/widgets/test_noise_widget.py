@@ -36,7 +36,7 @@ def dock(viewer):
 
 def _errors(monkeypatch):
     seen = []
-    monkeypatch.setattr("napari_maskclean._widgets._live.show_error", seen.append)
+    monkeypatch.setattr("napari_maskclean._widgets._engine.show_error", seen.append)
     monkeypatch.setattr("napari_maskclean._widgets.noise_widget.show_error", seen.append)
     return seen
 
