@@ -725,6 +725,13 @@ def test_noise_floor_column_on_coins_follows_truth_and_mode(make_napari_viewer, 
     assert col["iou"] < col["f1"]
     assert " ± " in table.item(6, 2).text()  # row 6 is F1: mean ± spread
     assert FLOOR_MEANING in table.horizontalHeaderItem(2).toolTip()
+    # another noise level recomputes
+    w.floor_control.level.value = "strong (2 px)"
+    strong = noise_floor(truth.data, **w.floor_control.params())["f1"]
+    qtbot.waitUntil(lambda: floor_ready(w, strong), timeout=20000)
+    assert strong < col["f1"]
+    assert "strong (2 px)" in table.horizontalHeaderItem(2).toolTip()
+    w.floor_control.level.value = "light (0.5 px)"
 
     # another truth: the stale floor goes at once, then the new truth's floor comes
     new_floor = noise_floor(pred.data, **w.floor_control.params())["f1"]
@@ -732,18 +739,14 @@ def test_noise_floor_column_on_coins_follows_truth_and_mode(make_napari_viewer, 
     wait_for_result(qtbot, w)
     assert w.floor_shown is None or w.floor_shown["f1"] == new_floor
     qtbot.waitUntil(lambda: floor_ready(w, new_floor), timeout=20000)
-    # the class mode: multi-class floor (per class too), one-class floor of that class
+    # the class mode: the one-class floor of that class
     w.mode.value = "one class"
     w.class_value.value = 1
     wait_for_result(qtbot, w)
     assert w.floor_shown is None or "per_class" not in w.floor_shown
     one = noise_floor(pred.data, **w.floor_control.params(), positive=1, per_class=False)
     qtbot.waitUntil(lambda: floor_ready(w, one["f1"]), timeout=20000)
-    # another noise level recomputes; unticking removes the column
-    w.floor_control.level.value = "strong (2 px)"
-    strong = noise_floor(pred.data, **w.floor_control.params(), positive=1, per_class=False)
-    qtbot.waitUntil(lambda: floor_ready(w, strong["f1"]), timeout=20000)
-    assert strong["f1"] < one["f1"]
+    # unticking removes the column
     w.floor_on.value = False
     assert w.floor_shown is None and FLOOR_COLUMN not in table.references()
     assert not shown(w.floor_control)
@@ -837,7 +840,7 @@ def test_coco_depth_layers_compared_on_the_union_and_instance_by_instance(
     qtbot.waitUntil(lambda: w.last_error is not None, timeout=5000)
     assert "any foreground" in str(w.last_error)
     w.mode.value = "any foreground"
-    wait_for_result(qtbot, w)
+    qtbot.waitUntil(lambda: w.last_error is None and w.is_current(), timeout=5000)
     # a missing depth layer would silently lose instances: refused, naming the fix
     viewer.layers.remove(depths[0])
     w.truth.value = depths[1]
@@ -866,9 +869,10 @@ def test_instance_stack_layer_and_single_coco_layer(make_napari_viewer, qtbot, t
     w.match.value = True
     # a 3D layer is a volume unless said otherwise: the shapes cannot be compared
     qtbot.waitUntil(lambda: w.last_error is not None, timeout=5000)
+    assert "tick '3D labels are instance depths'" in str(w.last_error)
     assert shown(w.stack_depths)
     w.stack_depths.value = True
-    wait_for_result(qtbot, w)
+    qtbot.waitUntil(lambda: w.last_error is None and w.is_current(), timeout=5000)
     assert_shows(w, truth, masks.any(0))
     m = w.comparison.objects["match"]
     assert m.matches == [(1, 1, 1.0), (2, 3, 1.0)] and m.unmatched_pred == [2]

@@ -265,8 +265,15 @@ class CompareWidget(OverlayMixin, TablesMixin, NavigatorMixin, CorrectionsMixin,
         if self.instance_layers(pred) is not None or self.instance_layers(truth) is not None:
             self._pending = []
             return self._instance_job(pred, truth, names, MODES)
-        common = common_shape(pred.data.shape, truth.data.shape, names=names,
-                              crop=bool(self.crop.value))
+        try:
+            common = common_shape(pred.data.shape, truth.data.shape, names=names,
+                                  crop=bool(self.crop.value))
+        except ValueError as err:
+            if {pred.ndim, truth.ndim} == {2, 3} and any(
+                    isinstance(lay, Labels) and lay.ndim == 3 for lay in (pred, truth)):
+                raise InputError(f"{err}; or, if the 3D layer holds overlapping instances "
+                                 "by depth, tick '3D labels are instance depths'") from None
+            raise
         key = self._key(pred, common)
         p = image_array(pred, key)
         t = image_array(truth, key)
