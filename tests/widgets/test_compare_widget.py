@@ -753,8 +753,10 @@ def test_noise_floor_column_on_coins_follows_truth_and_mode(make_napari_viewer, 
 
 
 def test_noise_floor_dropped_on_bad_input_and_kept_for_other_references(make_napari_viewer,
-                                                                         qtbot, pair):
+                                                                         qtbot, pair,
+                                                                         tmp_path):
     from napari_maskclean._widgets.compare.floor import FLOOR_COLUMN
+    from napari_maskclean.core.noise_floor import noise_floor
 
     truth, pred = pair
     viewer, w, t, p = setup(make_napari_viewer, qtbot, truth, pred)
@@ -769,6 +771,22 @@ def test_noise_floor_dropped_on_bad_input_and_kept_for_other_references(make_nap
     assert w.metrics_table.references() == {"second annotator": {"f1": 0.5}}
     p.data = pred.copy()  # fixed: the floor comes back by itself
     qtbot.waitUntil(lambda: floor_ready(w), timeout=20000)
+    # multi-class: the floor of every class too (its class means in the classes tab)
+    w.mode.value = "multi-class"
+    multi = noise_floor(truth, **w.floor_control.params(), per_class=True)
+    qtbot.waitUntil(lambda: floor_ready(w) and "per_class" in w.floor_shown, timeout=20000)
+    assert w.floor_shown["per_class"] == multi["per_class"]
+    assert (f"noise floor: mean IoU {multi['per_class']['mean_iou']:.4f}"
+            in w.mean_label.text())
+    # saved with the metrics: JSON (all of it) and CSV rows
+    report = json.loads(w.export_metrics(tmp_path / "m.json").read_text())
+    assert report["noise_floor"]["f1"] == pytest.approx(multi["f1"])
+    assert report["noise_floor"]["std"]["f1"] == pytest.approx(multi["std"]["f1"])
+    assert report["noise_floor"]["level"] == "moderate (1 px)"
+    rows = {r["metric"]: r["value"] for r in csv.DictReader(
+        open(w.export_metrics(tmp_path / "m.csv")))}
+    assert float(rows["noise_floor.f1"]) == pytest.approx(multi["f1"])
+    assert float(rows["f1"]) == pytest.approx(w.metrics_shown()["f1"])
 
 
 # ---- instances: COCO files and stacks of depths (issue 12) ----------------------------------

@@ -129,6 +129,8 @@ class NoiseFloorMixin:
             return  # computed on a truth no longer compared
         self.add_reference_row(FLOOR_COLUMN, result)
         self._floor_key = key
+        if self._state is not None and self._state.multiclass:
+            self._update_multiclass()  # the class means of the floor
         c = self.floor_control
         self.metrics_table.set_reference_tooltip(
             FLOOR_COLUMN,
@@ -139,7 +141,18 @@ class NoiseFloorMixin:
     def _drop_floor(self) -> None:
         if self._floor_key is not None:
             self.remove_reference_row(FLOOR_COLUMN)
-        self._floor_key = None
+            self._floor_key = None
+            if self._state is not None and self._state.multiclass:
+                self._update_multiclass()
+
+    def floor_report(self) -> dict[str, Any] | None:
+        """The floor shown, for a saved report: its means, spreads and settings."""
+        floor = self.floor_shown
+        if floor is None:
+            return None
+        out = {k: v for k, v in floor.items() if k not in ("per_class", "per_class_std")}
+        out["level"] = self.floor_control.level.value
+        return out
 
     def _check_floor(self) -> None:
         """After a new comparison (or none): drop a floor of another truth, recompute it."""

@@ -325,7 +325,16 @@ class TablesMixin:
             self.class_table.setItem(i, 5, _item(f"{int(pc['support'][i]):,}",
                                                  int(pc["support"][i])))
         self.mean_label.setText(f"mean IoU {pc['mean_iou']:.4f}, mean Dice "
-                                f"{pc['mean_dice']:.4f}")
+                                f"{pc['mean_dice']:.4f}" + self._floor_means())
+
+    def _floor_means(self) -> str:
+        """The noise floor's class means, for the classes tab (empty without a floor)."""
+        floor = getattr(self, "floor_shown", None)
+        per_class = (floor or {}).get("per_class")
+        if not per_class:
+            return ""
+        return (f" (noise floor: mean IoU {per_class['mean_iou']:.4f}, mean Dice "
+                f"{per_class['mean_dice']:.4f})")
 
     def _update_objects(self) -> None:
         objects = self._state.objects if self._state is not None else None

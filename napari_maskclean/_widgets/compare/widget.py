@@ -374,6 +374,7 @@ class CompareWidget(OverlayMixin, TablesMixin, NavigatorMixin, CorrectionsMixin,
             "mode": self.mode.value,
             "window": repr(job.region),
             **state.report(),
+            **({"noise_floor": floor} if (floor := self.floor_report()) else {}),
         }
 
     def export_metrics(self, path, *, overwrite: bool = False) -> Path:
