@@ -841,6 +841,14 @@ def test_coco_depth_layers_compared_on_the_union_and_instance_by_instance(
     assert w.objects_table.rowCount() == 2 + 2 + 1
     assert "depth layers of 'img.png'" in w.status.value
     assert not shown(w.scope)
+    # the noise floor of overlapping instances: of their union, as the pixels compared
+    from napari_maskclean.core.noise_floor import noise_floor
+
+    w.floor_on.value = True
+    expected = noise_floor(union.astype(np.uint8), **w.floor_control.params(),
+                           per_class=False)["f1"]
+    qtbot.waitUntil(lambda: floor_ready(w, expected), timeout=20000)
+    w.floor_on.value = False
     # an edit of any depth layer re-counts everything
     depths[0].paint((40, 10), 1)
     qtbot.waitUntil(lambda: w.is_current() and w.metrics_shown()["tp"] ==
