@@ -131,7 +131,9 @@ class CompareWidget(OverlayMixin, TablesMixin, NavigatorMixin, CorrectionsMixin,
             text="match objects", value=False,
             tooltip="Also match objects one-to-one by IoU and list matched and unmatched "
                     "ones (click a row to go there). Masks with a single foreground value "
-                    "are split into connected components.")
+                    "are split into connected components; the labels of a COCO image, and "
+                    "overlapping instances (COCO depth layers, instance depths), are "
+                    "matched instance by instance (exact IoU of their masks).")
         self.iou = FloatSpinBox(
             label="match IoU ≥", value=0.5, min=0.0, max=1.0, step=0.05,
             tooltip="Objects overlapping at least this much (intersection over union) can "
