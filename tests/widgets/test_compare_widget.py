@@ -706,6 +706,7 @@ def test_noise_floor_column_on_coins_follows_truth_and_mode(make_napari_viewer, 
     truth, pred = w.truth.value, w.prediction.value
     # off by default: nothing computed, nothing shown but the checkbox
     assert not w.floor_on.value and not shown(w.floor_control)
+    assert w.tabs.tabText(3) == "noise floor"  # a tab of its own: the dock stays short
     assert w.floor_shown is None and w.metrics_table.references() == {}
     w.floor_on.value = True
     assert shown(w.floor_control) and w.floor_meaning.value == FLOOR_MEANING

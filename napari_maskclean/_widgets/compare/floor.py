@@ -1,7 +1,8 @@
 """The optional noise-floor line of the Compare dock (issue 13).
 
-Off by default (it costs nothing until asked). Ticking "noise floor" shows the
-:class:`~napari_maskclean._widgets.noise_floor_control.NoiseFloorControl` and
+A tab of the dock's tables (the dock is tall already), off by default (it costs
+nothing until asked). Ticking "noise floor" shows a one-line meaning and the
+:class:`~napari_maskclean._widgets.noise_floor_control.NoiseFloorControl`, and
 computes, off the GUI thread, the metrics the compared ground truth gets
 against noisy copies of itself at the chosen annotator noise level
 (:func:`~napari_maskclean.core.noise_floor.noise_floor`): a column "noise
@@ -36,7 +37,9 @@ __all__ = ["FLOOR_COLUMN", "FLOOR_MEANING", "NoiseFloorMixin"]
 FLOOR_COLUMN = "noise floor"
 #: The one line under the checkbox that says what the floor means.
 FLOOR_MEANING = ("Noise floor: what careful annotators would score against each other at "
-                 "this noise level (the truth against noisy copies of itself).")
+                 "this noise level.")
+_HOW = ("Measured as the ground truth against noisy copies of itself (label-only elastic "
+        "noise, mean ± standard deviation over the copies).")
 
 
 class NoiseFloorMixin:
@@ -51,6 +54,7 @@ class NoiseFloorMixin:
                     "prediction scoring near this floor is as good as a second annotation.")
         self.floor_meaning = wrapping_label()
         self.floor_meaning.value = FLOOR_MEANING
+        self.floor_meaning.tooltip = _HOW
         self.floor_control = NoiseFloorControl(truth_getter=self._floor_truth)
         self.floor_control.computed.connect(self._floor_computed)
         self._floor_key: tuple | None = None  # the truth the shown floor belongs to
@@ -65,7 +69,10 @@ class NoiseFloorMixin:
             w.changed.connect(self._floor_settings_changed)
         box = Container(widgets=[self.floor_on, self.floor_meaning, self.floor_control],
                         labels=False)
-        box.native.layout().setContentsMargins(0, 0, 0, 0)
+        box.native.layout().addStretch(1)
+        for container in (box, self.floor_control):  # the tab is as tall as the metrics
+            container.native.layout().setContentsMargins(0, 0, 0, 0)
+            container.native.layout().setSpacing(2)
         self.floor_meaning.visible = self.floor_control.visible = False
         return box
 
@@ -134,9 +141,9 @@ class NoiseFloorMixin:
         c = self.floor_control
         self.metrics_table.set_reference_tooltip(
             FLOOR_COLUMN,
-            f"{FLOOR_MEANING} Level: {c.level.value} (alpha {result['alpha']:g}, sigma "
-            f"{result['sigma']:g}); mean ± standard deviation of {result['repeats']} noisy "
-            f"copies (seed {result['random_state']}).")
+            f"{FLOOR_MEANING} {_HOW} Level: {c.level.value} (alpha {result['alpha']:g}, sigma "
+            f"{result['sigma']:g}), {result['repeats']} copies, seed "
+            f"{result['random_state']}.")
 
     def _drop_floor(self) -> None:
         if self._floor_key is not None:

@@ -84,11 +84,11 @@ class CompareWidget(OverlayMixin, TablesMixin, NavigatorMixin, CorrectionsMixin,
         self.caption = wrapping_label()
         self.caption.tooltip = "What the metrics below count as foreground."
         self.tabs = self._build_tables()
-        floor = self._build_floor()
+        self.tabs.addTab(self._build_floor().native, "noise floor")  # tab 3
         rows = [*self._build_navigation(), self._build_corrections(), self._build_export()]
         for row in rows[:2] + rows[3:]:  # the button rows sit flush
             row.native.layout().setContentsMargins(0, 0, 0, 0)
-        for qt_widget in (self.legend, self.caption.native, self.tabs, floor.native,
+        for qt_widget in (self.legend, self.caption.native, self.tabs,
                           *(row.native for row in rows), self.status.native):
             self.native.layout().addWidget(qt_widget)
         self._wire_controls()
