@@ -914,3 +914,7 @@ def test_instance_stack_layer_and_single_coco_layer(make_napari_viewer, qtbot, t
     wait_for_result(qtbot, w)
     m = w.comparison.objects["match"]
     assert (m.n_truth, m.n_pred) == (1, 2)  # the truth instance whole; a binary mask splits
+    # its labels are instance numbers: a class mode would compare them as classes
+    w.mode.value = "multi-class"
+    qtbot.waitUntil(lambda: w.last_error is not None, timeout=5000)
+    assert "are not classes" in str(w.last_error) and "'any foreground'" in str(w.last_error)

@@ -267,6 +267,12 @@ class CompareWidget(OverlayMixin, TablesMixin, NavigatorMixin, CorrectionsMixin,
         if self.instance_layers(pred) is not None or self.instance_layers(truth) is not None:
             self._pending = []
             return self._instance_job(pred, truth, names, MODES)
+        coco = [name for name, lay in zip(names, (pred, truth)) if coco_meta(lay) is not None]
+        if coco and self.mode.value != MODES[0]:
+            raise InputError(
+                f"the labels of {coco[0]} (a COCO image) number its instances, they are not "
+                "classes: compare it as 'any foreground' (with 'match objects' for the "
+                "instances). Comparing by COCO category is not supported yet.")
         try:
             common = common_shape(pred.data.shape, truth.data.shape, names=names,
                                   crop=bool(self.crop.value))
