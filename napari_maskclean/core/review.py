@@ -53,6 +53,7 @@ __all__ = [
     "TP",
     "WRONG",
     "LiveComparison",
+    "as_compared",
     "check_finite",
     "compare",
     "empty_note",
@@ -140,6 +141,31 @@ def empty_note(counts: Sequence[int]) -> str | None:
             "precision, F1 and IoU are 0 by convention"
         )
     return None
+
+
+def as_compared(
+    a: npt.ArrayLike,
+    *,
+    method: str | None = None,
+    positive: int | None = None,
+    what: str = "ground truth",
+) -> np.ndarray:
+    """One side as :func:`compare` compares it: thresholded with ``method`` if given.
+
+    A thresholded side becomes a mask of class ``positive`` (1 if None); without
+    ``method`` the values are returned as they are. The Compare dock uses it to
+    measure the noise floor of exactly the truth it compares.
+
+    Examples
+    --------
+    >>> as_compared(np.array([[0.1, 0.9]]), method="mean", positive=3).tolist()
+    [[0, 3]]
+    """
+    arr = np.asarray(a)
+    if method is None:
+        return arr
+    check_finite(arr, what)
+    return threshold_mask(arr, method=method) * np.int32(1 if positive is None else positive)
 
 
 # --------------------------------------------------------------------------
@@ -429,6 +455,8 @@ def compare(
     multiclass: bool = False,
     iou_threshold: float | None = None,
     min_size: int = 1,
+    truth_instances: bool = False,
+    pred_instances: bool = False,
 ) -> LiveComparison:
     """Compare a prediction with its ground truth (the full, off-thread computation).
 
@@ -451,6 +479,11 @@ def compare(
     min_size : int, default 1
         Smallest error component listed by :meth:`LiveComparison.errors`
         (computed here, so the first navigation is instant).
+    truth_instances, pred_instances : bool, default False
+        That side's labels are instance ids (e.g. a COCO image): every label is
+        one object even when there is only one, never split into its connected
+        components. Instances that overlap are compared by
+        :func:`~napari_maskclean.core.instance_compare.compare_instances`.
 
     Returns
     -------
@@ -463,16 +496,9 @@ def compare(
     >>> live.counts
     (1, 1, 0, 2)
     """
-    t = np.asarray(truth)
-    p = np.asarray(pred)
     # A thresholded side is a mask of the chosen class, if there is one.
-    as_class = np.int32(1 if positive is None else positive)
-    if truth_method is not None:
-        check_finite(t, "ground truth")
-        t = threshold_mask(t, method=truth_method) * as_class
-    if pred_method is not None:
-        check_finite(p, "prediction")
-        p = threshold_mask(p, method=pred_method) * as_class
+    t = as_compared(truth, method=truth_method, positive=positive, what="ground truth")
+    p = as_compared(pred, method=pred_method, positive=positive, what="prediction")
     if t.shape != p.shape:
         common_shape(p.shape, t.shape)  # raises with both shapes
     live = LiveComparison(t, p, positive=positive, multiclass=multiclass)
@@ -480,7 +506,8 @@ def compare(
     if iou_threshold is not None:
         if positive is not None:  # the objects of the chosen class only
             t, p = np.where(t == positive, t, 0), np.where(p == positive, p, 0)
-        ti, pi = instance_labels(t), instance_labels(p)
+        ti = t if truth_instances and truth_method is None else instance_labels(t)
+        pi = p if pred_instances and pred_method is None else instance_labels(p)
         live.objects = {
             "match": match_objects(ti, pi, iou_threshold=iou_threshold),
             "truth_centres": object_centres(ti),

@@ -35,7 +35,7 @@ def report_rows(report: dict[str, Any]) -> list[tuple[str, str, Any]]:
 
     Context entries (strings, numbers) come first, then ``metrics``, then the
     per-class scores and confusion-matrix cells (``cm[truth=a,pred=b]``), then
-    object-level scores (``objects.*``).
+    object-level scores (``objects.*``), then a noise floor (``noise_floor.*``).
 
     Examples
     --------
@@ -60,6 +60,12 @@ def report_rows(report: dict[str, Any]) -> list[tuple[str, str, Any]]:
         if isinstance(value, list):
             value = json.dumps(value)
         rows.append((f"objects.{name}", "", _value(value)))
+    floor = report.get("noise_floor") or {}
+    for name, value in floor.items():  # a reference line (the Compare dock's noise floor)
+        if isinstance(value, dict):  # its spreads
+            rows.extend((f"noise_floor.{name}.{k}", "", _value(v)) for k, v in value.items())
+        else:
+            rows.append((f"noise_floor.{name}", "", _value(value)))
     return rows
 
 

@@ -684,3 +684,239 @@ def test_display_helpers():
     assert d[TN][3] == 0 and d[None][3] == 0 and d[FP] == (1.0, 0.0, 1.0, 1.0)
     assert overlay_color_dict(show_tn=True)[TN][3] > 0
     assert len({d[c] for c in (TP, FP, FN, WRONG)}) == 4
+
+
+# ---- the noise floor (issue 13) -------------------------------------------------------------
+def shown(widget):
+    """Not hidden by the dock (``visible`` is False for any widget of an unshown window)."""
+    return not widget.native.isHidden()
+
+
+def floor_ready(w, expected_f1=None):
+    shown = w.floor_shown
+    return shown is not None and (expected_f1 is None or shown["f1"] == expected_f1)
+
+
+def test_noise_floor_column_on_coins_follows_truth_and_mode(make_napari_viewer, qtbot):
+    from napari_maskclean._widgets.compare.floor import FLOOR_COLUMN, FLOOR_MEANING
+    from napari_maskclean.core.noise_floor import noise_floor
+
+    viewer = make_napari_viewer()
+    viewer.open_sample("napari-maskclean", "coins")
+    w = dock(viewer)
+    wait_for_result(qtbot, w)
+    truth, pred = w.truth.value, w.prediction.value
+    # off by default: nothing computed, nothing shown but the checkbox
+    assert not w.floor_on.value and not shown(w.floor_control)
+    assert w.tabs.tabText(3) == "noise floor"  # a tab of its own: the dock stays short
+    assert w.floor_shown is None and w.metrics_table.references() == {}
+    w.floor_on.value = True
+    assert shown(w.floor_control) and w.floor_meaning.value == FLOOR_MEANING
+    assert "what careful annotators would score against each other" in FLOOR_MEANING
+    assert w.floor_control.level.value == "moderate (1 px)"
+    qtbot.waitUntil(lambda: floor_ready(w), timeout=20000)
+    table = w.metrics_table
+    headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    assert headers == ["metric", "value", FLOOR_COLUMN]
+    col, live = w.metrics_shown(FLOOR_COLUMN), w.metrics_shown()
+    assert set(col) == set(live) and None not in col.values()  # every row filled
+    # exactly the core's floor of the compared truth at the control's settings
+    expected = noise_floor(truth.data, **w.floor_control.params(), positive=None)
+    assert col == {k: pytest.approx(expected[k], abs=1e-12) for k in col}
+    # plausible: annotators at 1 px agree better than the coins annotation does, not perfectly
+    assert live["f1"] < col["f1"] < 1.0 and 0.9 < col["f1"]
+    assert col["iou"] < col["f1"]
+    assert " ± " in table.item(6, 2).text()  # row 6 is F1: mean ± spread
+    assert FLOOR_MEANING in table.horizontalHeaderItem(2).toolTip()
+    # another noise level recomputes
+    w.floor_control.level.value = "strong (2 px)"
+    strong = noise_floor(truth.data, **w.floor_control.params())["f1"]
+    qtbot.waitUntil(lambda: floor_ready(w, strong), timeout=20000)
+    assert strong < col["f1"]
+    assert "strong (2 px)" in table.horizontalHeaderItem(2).toolTip()
+    w.floor_control.level.value = "light (0.5 px)"
+
+    # another truth: the stale floor goes at once, then the new truth's floor comes
+    new_floor = noise_floor(pred.data, **w.floor_control.params())["f1"]
+    w.truth.value, w.prediction.value = pred, truth
+    wait_for_result(qtbot, w)
+    assert w.floor_shown is None or w.floor_shown["f1"] == new_floor
+    qtbot.waitUntil(lambda: floor_ready(w, new_floor), timeout=20000)
+    # the class mode: the one-class floor of that class
+    w.mode.value = "one class"
+    w.class_value.value = 1
+    wait_for_result(qtbot, w)
+    assert w.floor_shown is None or "per_class" not in w.floor_shown
+    one = noise_floor(pred.data, **w.floor_control.params(), positive=1, per_class=False)
+    qtbot.waitUntil(lambda: floor_ready(w, one["f1"]), timeout=20000)
+    # unticking removes the column
+    w.floor_on.value = False
+    assert w.floor_shown is None and FLOOR_COLUMN not in table.references()
+    assert not shown(w.floor_control)
+
+
+def test_noise_floor_dropped_on_bad_input_and_kept_for_other_references(make_napari_viewer,
+                                                                         qtbot, pair,
+                                                                         tmp_path):
+    from napari_maskclean._widgets.compare.floor import FLOOR_COLUMN
+    from napari_maskclean.core.noise_floor import noise_floor
+
+    truth, pred = pair
+    viewer, w, t, p = setup(make_napari_viewer, qtbot, truth, pred)
+    w.add_reference_row("second annotator", {"f1": 0.5})
+    w.floor_on.value = True
+    qtbot.waitUntil(lambda: floor_ready(w), timeout=20000)
+    assert 0.5 < w.floor_shown["f1"] < 1
+    w.crop.value = False
+    p.data = pred[:, :40].copy()  # shapes differ: an error, no metrics
+    qtbot.waitUntil(lambda: w.metrics_shown()["tp"] is None, timeout=5000)
+    assert FLOOR_COLUMN not in w.metrics_table.references()
+    assert w.metrics_table.references() == {"second annotator": {"f1": 0.5}}
+    p.data = pred.copy()  # fixed: the floor comes back by itself
+    qtbot.waitUntil(lambda: floor_ready(w), timeout=20000)
+    # multi-class: the floor of every class too (its class means in the classes tab)
+    w.mode.value = "multi-class"
+    multi = noise_floor(truth, **w.floor_control.params(), per_class=True)
+    qtbot.waitUntil(lambda: floor_ready(w) and "per_class" in w.floor_shown, timeout=20000)
+    assert w.floor_shown["per_class"] == multi["per_class"]
+    assert (f"noise floor: mean IoU {multi['per_class']['mean_iou']:.4f}"
+            in w.mean_label.text())
+    # saved with the metrics: JSON (all of it) and CSV rows
+    report = json.loads(w.export_metrics(tmp_path / "m.json").read_text())
+    assert report["noise_floor"]["f1"] == pytest.approx(multi["f1"])
+    assert report["noise_floor"]["std"]["f1"] == pytest.approx(multi["std"]["f1"])
+    assert report["noise_floor"]["level"] == "moderate (1 px)"
+    rows = {r["metric"]: r["value"] for r in csv.DictReader(
+        open(w.export_metrics(tmp_path / "m.csv")))}
+    assert float(rows["noise_floor.f1"]) == pytest.approx(multi["f1"])
+    assert float(rows["f1"]) == pytest.approx(w.metrics_shown()["f1"])
+
+
+# ---- instances: COCO files and stacks of depths (issue 12) ----------------------------------
+def _box(shape, y0, x0, y1, x1):
+    m = np.zeros(shape, bool)
+    m[y0:y1, x0:x1] = True
+    return m
+
+
+def coco_truth_file(tmp_path, masks, name="truth.json"):
+    from napari_maskclean.core.rle import rle_encode
+
+    h, w = masks[0].shape
+    anns = [{"id": 10 + k, "image_id": 1, "category_id": 1, "iscrowd": 0,
+             "segmentation": rle_encode(m)} for k, m in enumerate(masks)]
+    d = {"images": [{"id": 1, "file_name": "img.png", "height": h, "width": w}],
+         "categories": [{"id": 1, "name": "cell"}], "annotations": anns}
+    path = tmp_path / name
+    path.write_text(json.dumps(d))
+    return path
+
+
+def test_coco_depth_layers_compared_on_the_union_and_instance_by_instance(
+        make_napari_viewer, qtbot, tmp_path, messages):
+    from napari_maskclean.core.instance_compare import match_instances
+    from napari_maskclean.core.rle import rle_encode
+
+    shape = (60, 80)
+    masks = [_box(shape, 5, 5, 25, 25), _box(shape, 5, 6, 25, 26),  # a near-duplicate
+             _box(shape, 20, 20, 35, 35), _box(shape, 30, 40, 50, 70)]
+    viewer = make_napari_viewer()
+    depths = viewer.open(str(coco_truth_file(tmp_path, masks)), plugin="napari-maskclean")
+    assert len(depths) > 1  # overlapping instances: one layer per depth
+    pred = np.zeros(shape, np.int32)
+    pred[5:25, 5:25] = 1
+    pred[31:50, 40:70] = 2
+    pred[55:58, 2:5] = 3
+    p = viewer.add_labels(pred.copy(), name="prediction")
+    w = dock(viewer)
+    w.prediction.value = p
+    w.truth.value = depths[1]  # any depth layer takes all of them
+    w.match.value = True
+    wait_for_result(qtbot, w)
+    union = np.any(masks, axis=0)
+    assert_shows(w, union, pred)
+    m = w.comparison.objects["match"]
+    expected = match_instances([rle_encode(x) for x in masks],
+                               [rle_encode(pred == v) for v in (1, 2, 3)], iou_threshold=0.5)
+    assert m == expected
+    assert (m.n_truth, m.n_pred, m.tp) == (4, 3, 2)
+    assert {(1, 1), (4, 2)} == {(i, j) for i, j, _ in m.matches}
+    assert w.objects_table.rowCount() == 2 + 2 + 1
+    assert "depth layers of 'img.png'" in w.status.value
+    assert not shown(w.scope)
+    # the noise floor of overlapping instances: of their union, as the pixels compared
+    from napari_maskclean.core.noise_floor import noise_floor
+
+    w.floor_on.value = True
+    expected = noise_floor(union.astype(np.uint8), **w.floor_control.params(),
+                           per_class=False)["f1"]
+    qtbot.waitUntil(lambda: floor_ready(w, expected), timeout=20000)
+    w.floor_on.value = False
+    # an edit of any depth layer re-counts everything
+    depths[0].paint((40, 10), 1)
+    qtbot.waitUntil(lambda: w.is_current() and w.metrics_shown()["tp"] ==
+                    binary_metrics(np.any([d.data for d in depths], axis=0), pred)["tp"],
+                    timeout=5000)
+    # corrections cannot tell which instance to change: refused, nothing written
+    before = [d.data.copy() for d in depths]
+    assert w.next_error() is not None
+    assert w.accept_into_truth() == 0
+    assert "overlapping instances" in messages["error"][-1]
+    for d, b in zip(depths, before):
+        np.testing.assert_array_equal(d.data, b)
+    # only 'any foreground' has a meaning for the union
+    w.mode.value = "one class"
+    qtbot.waitUntil(lambda: w.last_error is not None, timeout=5000)
+    assert "any foreground" in str(w.last_error)
+    w.mode.value = "any foreground"
+    qtbot.waitUntil(lambda: w.last_error is None and w.is_current(), timeout=5000)
+    # a missing depth layer would silently lose instances: refused, naming the fix
+    viewer.layers.remove(depths[0])
+    w.truth.value = depths[1]
+    qtbot.waitUntil(lambda: w.last_error is not None, timeout=5000)
+    assert "only depth(s) [1" in str(w.last_error) and "open the file again" in str(
+        w.last_error)
+    assert w.metrics_shown()["tp"] is None
+
+
+def test_instance_stack_layer_and_single_coco_layer(make_napari_viewer, qtbot, tmp_path):
+    from napari_maskclean.core.instances import instances_to_labels
+
+    shape = (40, 50)
+    masks = np.array([_box(shape, 2, 2, 20, 20), _box(shape, 10, 10, 30, 30),
+                      _box(shape, 25, 30, 38, 48)])
+    stack = instances_to_labels(masks, overlap="layers")
+    assert stack.shape[0] == 2
+    truth = np.zeros(shape, np.int32)
+    truth[2:20, 2:20] = 1
+    truth[25:38, 30:48] = 2
+    viewer = make_napari_viewer()
+    t = viewer.add_labels(truth, name="ground truth")
+    p = viewer.add_labels(stack, name="prediction stack")
+    w = dock(viewer)
+    w.truth.value, w.prediction.value = t, p
+    w.match.value = True
+    # a 3D layer is a volume unless said otherwise: the shapes cannot be compared
+    qtbot.waitUntil(lambda: w.last_error is not None, timeout=5000)
+    assert "tick '3D labels are instance depths'" in str(w.last_error)
+    assert shown(w.stack_depths)
+    w.stack_depths.value = True
+    qtbot.waitUntil(lambda: w.last_error is None and w.is_current(), timeout=5000)
+    assert_shows(w, truth, masks.any(0))
+    m = w.comparison.objects["match"]
+    assert m.matches == [(1, 1, 1.0), (2, 3, 1.0)] and m.unmatched_pred == [2]
+    w.go_to_object(0)  # centring on an object of a 2D window of a 3D layer works
+    # a COCO image without overlaps is one label image: its instances stay whole
+    two_parts = _box(shape, 0, 0, 5, 5) | _box(shape, 30, 40, 35, 45)
+    path = coco_truth_file(tmp_path, [two_parts], name="one.json")
+    (coco_layer,) = viewer.open(str(path), plugin="napari-maskclean")
+    w.stack_depths.value = False
+    w.truth.value = coco_layer
+    w.prediction.value = viewer.add_labels(two_parts.astype(np.int32), name="pred 2")
+    wait_for_result(qtbot, w)
+    m = w.comparison.objects["match"]
+    assert (m.n_truth, m.n_pred) == (1, 2)  # the truth instance whole; a binary mask splits
+    # its labels are instance numbers: a class mode would compare them as classes
+    w.mode.value = "multi-class"
+    qtbot.waitUntil(lambda: w.last_error is not None, timeout=5000)
+    assert "are not classes" in str(w.last_error) and "'any foreground'" in str(w.last_error)

@@ -109,6 +109,12 @@ class CorrectionsMixin:
                              "press 'Next error' again.")
         layer = job.truth_layer if target == "truth" else job.source
         role = "ground truth" if target == "truth" else "prediction"
+        if getattr(job, "instances", False):
+            raise InputError(
+                "the comparison holds overlapping instances (COCO depth layers or a stack "
+                "of depths), compared on their union: a correction cannot tell which "
+                "instance to change. Edit the instances' layers directly (napari's brush "
+                "and eraser), or merge them in the Instances dock, then compare again.")
         if not isinstance(layer, Labels):
             raise InputError(
                 f"the {role} {layer.name!r} is an Image layer thresholded on the fly and "

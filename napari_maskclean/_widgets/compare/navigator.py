@@ -110,6 +110,10 @@ class NavigatorMixin:
         job = self._state_job
         layer = job.source
         data_point = full_point(local_point, job.region)
+        extra = layer.ndim - len(data_point)
+        if extra > 0:  # a 2D window of a stack of instance depths: keep the current depth
+            now = np.asarray(layer.world_to_data(self.viewer.dims.point[-layer.ndim:]))
+            data_point = tuple(float(round(v)) for v in now[:extra]) + data_point
         world = np.asarray(layer.data_to_world(data_point), dtype=float)
         offset = self.viewer.dims.ndim - layer.ndim
         displayed = [d - offset for d in self.viewer.dims.displayed if d >= offset]
@@ -118,7 +122,8 @@ class NavigatorMixin:
                 self.viewer.dims.set_point(axis + offset, world[axis])
         self.viewer.scene.camera.center = tuple(world[d] for d in displayed)
         if box_shape is not None and displayed:
-            spatial = [i for i, k in enumerate(job.region) if isinstance(k, slice)]
+            spatial = [i + max(extra, 0) for i, k in enumerate(job.region)
+                       if isinstance(k, slice)]
             shown = [d for d in displayed if d in spatial]
             if shown:
                 self.viewer.scene.camera.zoom = fit_zoom(

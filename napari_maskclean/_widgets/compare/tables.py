@@ -85,12 +85,25 @@ def _fit_height(table: QTableWidget, rows: int, *, scrollbar: bool = False) -> N
                          + 2 * table.frameWidth() + extra + 2)
 
 
-def _fmt(value: Any) -> str:
+_COUNTS = ("tp", "fp", "fn", "tn")
+
+
+def _fmt(value: Any, key: str = "", spread: Any = None) -> str:
+    """Display text: counts with separators (a mean count with one decimal), ratios 4 d.p.
+
+    ``spread`` (a standard deviation, e.g. of a noise floor) is appended as ``± s``.
+    """
     if value is None:
         return _EMPTY
     if isinstance(value, int | np.integer):
-        return f"{int(value):,}"
-    return f"{float(value):.4f}"
+        text = f"{int(value):,}"
+    elif key in _COUNTS:
+        text = f"{float(value):,.1f}"
+    else:
+        text = f"{float(value):.4f}"
+    if spread is not None:
+        text += f" ± {float(spread):,.1f}" if key in _COUNTS else f" ± {float(spread):.4f}"
+    return text
 
 
 class MetricsTable(QTableWidget):
@@ -106,6 +119,7 @@ class MetricsTable(QTableWidget):
         super().__init__(len(METRIC_ROWS), 2)
         _setup(self, ["metric", "value"], tooltip)
         self._references: dict[str, dict[str, Any]] = {}
+        self._tips: dict[str, str] = {}
         for row, (_key, text) in enumerate(METRIC_ROWS):
             self.setItem(row, 0, _item(text))
             self.setItem(row, 1, _item(_EMPTY, None))
@@ -113,11 +127,14 @@ class MetricsTable(QTableWidget):
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
     def _fill(self, column: int, metrics: Mapping[str, Any] | None) -> None:
+        std = (metrics or {}).get("std")
+        std = std if isinstance(std, Mapping) else {}
         for row, (key, _text) in enumerate(METRIC_ROWS):
             value = None if metrics is None else metrics.get(key)
             if isinstance(value, np.generic):
                 value = value.item()
-            self.setItem(row, column, _item(_fmt(value), value))
+            spread = std.get(key) if value is not None else None
+            self.setItem(row, column, _item(_fmt(value, key, spread), value))
 
     def show_metrics(self, metrics: Mapping[str, Any] | None) -> None:
         """Show the live values (None: a dash in every row)."""
@@ -140,18 +157,29 @@ class MetricsTable(QTableWidget):
 
         ``metrics`` uses the keys of :data:`METRIC_ROWS` (``"f1"``, ``"iou"``...,
         as :func:`~napari_maskclean.core.compare.binary_metrics` returns);
-        missing keys show a dash, other keys are ignored.
+        missing keys show a dash, other keys are ignored, except ``"std"``: a dict
+        of the same keys whose values are shown as ``± s`` (a spread, as
+        :func:`~napari_maskclean.core.noise_floor.noise_floor` returns).
         """
         name = str(name)
         if name in ("metric", "value"):
             raise ValueError(f"{name!r} is the name of a built-in column; choose another name")
         self._references[name] = dict(metrics)
+        self._tips.pop(name, None)  # a new line: its old explanation may not hold
         self._redraw_references()
 
     def remove_reference(self, name: str) -> None:
         """Remove a reference column (nothing happens if there is none of that name)."""
         if self._references.pop(str(name), None) is not None:
+            self._tips.pop(str(name), None)
             self._redraw_references()
+
+    def set_reference_tooltip(self, name: str, tooltip: str) -> None:
+        """Explain a reference column (its header's tooltip, kept until it is removed)."""
+        if str(name) not in self._references:
+            raise KeyError(f"no reference column {name!r}")
+        self._tips[str(name)] = tooltip
+        self._redraw_references()
 
     def references(self) -> dict[str, dict[str, Any]]:
         """The reference lines shown, by name (copies)."""
@@ -160,8 +188,10 @@ class MetricsTable(QTableWidget):
     def _redraw_references(self) -> None:
         self.setColumnCount(2 + len(self._references))
         self.setHorizontalHeaderLabels(self._columns())
-        for col, metrics in enumerate(self._references.values(), start=2):
+        for col, (name, metrics) in enumerate(self._references.items(), start=2):
             self._fill(col, metrics)
+            if name in self._tips:
+                self.horizontalHeaderItem(col).setToolTip(self._tips[name])
 
 
 class TablesMixin:
@@ -295,7 +325,16 @@ class TablesMixin:
             self.class_table.setItem(i, 5, _item(f"{int(pc['support'][i]):,}",
                                                  int(pc["support"][i])))
         self.mean_label.setText(f"mean IoU {pc['mean_iou']:.4f}, mean Dice "
-                                f"{pc['mean_dice']:.4f}")
+                                f"{pc['mean_dice']:.4f}" + self._floor_means())
+
+    def _floor_means(self) -> str:
+        """The noise floor's class means, for the classes tab (empty without a floor)."""
+        floor = getattr(self, "floor_shown", None)
+        per_class = (floor or {}).get("per_class")
+        if not per_class:
+            return ""
+        return (f" (noise floor: mean IoU {per_class['mean_iou']:.4f}, mean Dice "
+                f"{per_class['mean_dice']:.4f})")
 
     def _update_objects(self) -> None:
         objects = self._state.objects if self._state is not None else None

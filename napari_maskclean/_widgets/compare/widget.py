@@ -12,7 +12,9 @@ LiveWidget worker (layer or parameter changes, slider moves in "current slice" s
 * ``edits.py`` -- edits of either layer re-counted box by box (napari history);
 * ``navigator.py`` -- Next/Previous error, go to object, the camera;
 * ``corrections.py`` -- "Accept into ground truth" / "Remove from prediction", each one
-  :func:`~napari_maskclean._widgets._live.write_labels` call (one Ctrl-Z).
+  :func:`~napari_maskclean._widgets._live.write_labels` call (one Ctrl-Z);
+* ``floor.py`` -- the optional "noise floor" column (issue 13);
+* ``instances.py`` -- COCO images and stacks of overlapping instances (issue 12).
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ from .._live import (
 from .._scope import SCOPES, ScopeMixin, spatial_ndim
 from .corrections import CorrectionsMixin
 from .edits import LiveEditsMixin
+from .floor import NoiseFloorMixin
+from .instances import INSTANCE_MODE_NOTE, InstanceInputsMixin, coco_meta
 from .navigator import DEFAULT_MIN_ERROR_SIZE, NavigatorMixin
 from .overlay import OverlayMixin, overlay_palette
 from .tables import TablesMixin
@@ -61,7 +65,8 @@ _PRED_WORDS = ("pred", "annotation", "seg", "mask", "output")
 
 
 class CompareWidget(OverlayMixin, TablesMixin, NavigatorMixin, CorrectionsMixin,
-                    LiveEditsMixin, ScopeMixin, LiveWidget):
+                    NoiseFloorMixin, InstanceInputsMixin, LiveEditsMixin, ScopeMixin,
+                    LiveWidget):
     """Compare a prediction with its ground truth, live, and fix the errors one by one."""
 
     # The overlay stays useful while another tool's tab is in front (editing the masks).
@@ -79,6 +84,7 @@ class CompareWidget(OverlayMixin, TablesMixin, NavigatorMixin, CorrectionsMixin,
         self.caption = wrapping_label()
         self.caption.tooltip = "What the metrics below count as foreground."
         self.tabs = self._build_tables()
+        self.tabs.addTab(self._build_floor().native, "noise floor")  # tab 3
         rows = [*self._build_navigation(), self._build_corrections(), self._build_export()]
         for row in rows[:2] + rows[3:]:  # the button rows sit flush
             row.native.layout().setContentsMargins(0, 0, 0, 0)
@@ -125,7 +131,9 @@ class CompareWidget(OverlayMixin, TablesMixin, NavigatorMixin, CorrectionsMixin,
             text="match objects", value=False,
             tooltip="Also match objects one-to-one by IoU and list matched and unmatched "
                     "ones (click a row to go there). Masks with a single foreground value "
-                    "are split into connected components.")
+                    "are split into connected components; the labels of a COCO image, and "
+                    "overlapping instances (COCO depth layers, instance depths), are "
+                    "matched instance by instance (exact IoU of their masks).")
         self.iou = FloatSpinBox(
             label="match IoU ≥", value=0.5, min=0.0, max=1.0, step=0.05,
             tooltip="Objects overlapping at least this much (intersection over union) can "
@@ -135,8 +143,10 @@ class CompareWidget(OverlayMixin, TablesMixin, NavigatorMixin, CorrectionsMixin,
             tooltip="Also colour the true-negative (background in both) pixels grey; off: "
                     "they are transparent so the image shows through.")
 
+        self._build_instance_inputs()
         self.extend([self.prediction, self.truth, self.method, self.mode, self.class_value,
-                     self.scope, self.crop, self.match, self.iou, self.show_tn])
+                     self.scope, self.stack_depths, self.crop, self.match, self.iou,
+                     self.show_tn])
 
     def _build_export(self) -> Container:
         self.save_metrics_button = PushButton(text="Save metrics…")
@@ -153,10 +163,11 @@ class CompareWidget(OverlayMixin, TablesMixin, NavigatorMixin, CorrectionsMixin,
 
     def _wire_controls(self) -> None:
         self.watch_parameters([self.prediction, self.truth, self.method, self.mode,
-                               self.class_value, self.scope, self.crop, self.match, self.iou])
-        for w in (self.prediction, self.truth, self.mode, self.match):
+                               self.class_value, self.scope, self.stack_depths, self.crop,
+                               self.match, self.iou])
+        for w in (self.prediction, self.truth, self.mode, self.match, self.stack_depths):
             w.changed.connect(self._update_visibility)
-        for w in (self.prediction, self.truth):
+        for w in (self.prediction, self.truth, self.stack_depths):
             w.changed.connect(self._rewatch_sources)
         self.show_tn.changed.connect(self._colours_changed)
         self.reset_choices()
@@ -206,16 +217,29 @@ class CompareWidget(OverlayMixin, TablesMixin, NavigatorMixin, CorrectionsMixin,
         self._legend_labels[WRONG].setVisible(self.mode.value == MODES[2])
         self._legend_labels[TN].setVisible(bool(self.show_tn.value))
         self.update_scope_visibility(pred)
+        stacks = [lay for lay in (pred, truth) if isinstance(lay, Labels) and lay.ndim == 3]
+        self.stack_depths.visible = bool(stacks)
+        if self.instance_mode():  # instances are 2D: no slice to choose
+            self.scope.visible = False
 
     # ---- LiveWidget API ----------------------------------------------------------------
     def source_layers(self):
-        """Edits of either layer update the comparison."""
-        return [self.prediction.value, self.truth.value]
+        """Edits of either layer (or of any depth layer of its instances) update it."""
+        return self._instance_sources()
+
+    def _source_edited(self, event=None) -> None:
+        """Edits of overlapping instances are re-counted in full (no single label image)."""
+        layer = getattr(event, "source", None)
+        if self.is_instance_layer(layer) or getattr(self._state_job, "instances", False):
+            LiveWidget._source_edited(self, event)
+            return
+        super()._source_edited(event)
 
     def follows_slice(self) -> bool:
         """Slider moves matter only when comparing the current slice of a stack."""
         pred = self.prediction.value
-        return pred is not None and spatial_ndim(pred) > 2 and self.scope.value == SCOPES[0]
+        return (pred is not None and spatial_ndim(pred) > 2 and self.scope.value == SCOPES[0]
+                and not self.instance_mode())
 
     def _job_inputs_alive(self, job: Job) -> bool:
         truth = getattr(job, "truth_layer", None)
@@ -240,8 +264,24 @@ class CompareWidget(OverlayMixin, TablesMixin, NavigatorMixin, CorrectionsMixin,
                     "labels first: open the file with maskclean's RGB-mask reader, or use "
                     "napari_maskclean.io.read_rgb_mask / core.colors.rgb_to_labels with a "
                     "palette, then choose the resulting Labels layer.")
-        common = common_shape(pred.data.shape, truth.data.shape, names=names,
-                              crop=bool(self.crop.value))
+        if self.instance_layers(pred) is not None or self.instance_layers(truth) is not None:
+            self._pending = []
+            return self._instance_job(pred, truth, names, MODES)
+        coco = [name for name, lay in zip(names, (pred, truth)) if coco_meta(lay) is not None]
+        if coco and self.mode.value != MODES[0]:
+            raise InputError(
+                f"the labels of {coco[0]} (a COCO image) number its instances, they are not "
+                "classes: compare it as 'any foreground' (with 'match objects' for the "
+                "instances). Comparing by COCO category is not supported yet.")
+        try:
+            common = common_shape(pred.data.shape, truth.data.shape, names=names,
+                                  crop=bool(self.crop.value))
+        except ValueError as err:
+            if {pred.ndim, truth.ndim} == {2, 3} and any(
+                    isinstance(lay, Labels) and lay.ndim == 3 for lay in (pred, truth)):
+                raise InputError(f"{err}; or, if the 3D layer holds overlapping instances "
+                                 "by depth, tick '3D labels are instance depths'") from None
+            raise
         key = self._key(pred, common)
         p = image_array(pred, key)
         t = image_array(truth, key)
@@ -258,6 +298,10 @@ class CompareWidget(OverlayMixin, TablesMixin, NavigatorMixin, CorrectionsMixin,
             params["multiclass"] = True
         if self.match.value:
             params["iou_threshold"] = float(self.iou.value)
+            # COCO labels are instances: one object each, even in two parts
+            for side, layer in (("pred", pred), ("truth", truth)):
+                if coco_meta(layer) is not None:
+                    params[f"{side}_instances"] = True
         self._pending = []
         job = Job(compare, (t, p), params, pred, key)
         job.truth_layer = truth
@@ -286,7 +330,9 @@ class CompareWidget(OverlayMixin, TablesMixin, NavigatorMixin, CorrectionsMixin,
         job = result.job
         pred, truth = job.source, job.truth_layer
         notes = []
-        if pred.data.shape != truth.data.shape:
+        if getattr(job, "instances", False):
+            notes.append(f"{INSTANCE_MODE_NOTE} ({job.instance_note})")
+        elif pred.data.shape != truth.data.shape:
             notes.append(f"comparing the overlapping region {job.common}")
         note = empty_note(self._state.counts)
         if note is not None:
@@ -295,6 +341,7 @@ class CompareWidget(OverlayMixin, TablesMixin, NavigatorMixin, CorrectionsMixin,
                 show_info(f"Compare: {note}.")
         self._last_note = note
         self.status.value = "; ".join(notes)
+        self._check_floor()
 
     def _report_error(self, err: Exception, **kwargs) -> None:
         super()._report_error(err, **kwargs)
@@ -310,6 +357,7 @@ class CompareWidget(OverlayMixin, TablesMixin, NavigatorMixin, CorrectionsMixin,
         self._clear_tables()
         self.error_label.value = ""
         self._show_error_buttons()
+        self._check_floor()
 
     def _state_matches(self) -> bool:
         job = self._state_job
@@ -334,6 +382,7 @@ class CompareWidget(OverlayMixin, TablesMixin, NavigatorMixin, CorrectionsMixin,
             "mode": self.mode.value,
             "window": repr(job.region),
             **state.report(),
+            **({"noise_floor": floor} if (floor := self.floor_report()) else {}),
         }
 
     def export_metrics(self, path, *, overwrite: bool = False) -> Path:
@@ -393,4 +442,5 @@ class CompareWidget(OverlayMixin, TablesMixin, NavigatorMixin, CorrectionsMixin,
     def close_down(self, *args) -> None:
         """Also stop the edit timers and the background error search."""
         self._stop_edits()
+        self._stop_floor()
         super().close_down(*args)
