@@ -35,7 +35,7 @@ def noise_floor(
     random_state: int = 0,
     positive: int | None = None,
     per_class: bool = True,
-    area_threshold: int = 50,
+    area_threshold: int = 0,
     ignore_index: int | None = None,
     suppression: Suppression = "seed",
     instance_safe: bool = False,
@@ -69,6 +69,9 @@ def noise_floor(
     area_threshold, ignore_index, suppression, instance_safe, per_slice
         As in :func:`~napari_maskclean.core.noise_copy.noisy_labels`;
         ``ignore_index`` pixels are also left out of the per-class scores.
+        ``area_threshold`` defaults to 0 here (no suppression): annotators
+        disagree on specks too, and every suppressed speck freezes a box of
+        ``alpha / 2`` around it, so a speckled truth would score a perfect floor.
     progress : callable, optional
         ``progress(done, total)`` after each repeat.
 

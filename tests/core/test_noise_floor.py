@@ -21,7 +21,7 @@ def test_keys_are_comparees_and_values_are_the_mean_of_the_repeats():
     t = _truth()
     floor = noise_floor(t, alpha=150, sigma=6, repeats=3, random_state=1)
     seeds = np.random.SeedSequence(1).generate_state(3).tolist()
-    runs = [binary_metrics(t, noisy_labels(t, alpha=150, sigma=6, area_threshold=50,
+    runs = [binary_metrics(t, noisy_labels(t, alpha=150, sigma=6, area_threshold=0,
                                            random_state=s, seed_per_image=False))
             for s in seeds]
     assert set(runs[0]) <= set(floor) and set(floor["std"]) == set(runs[0])
@@ -32,7 +32,7 @@ def test_keys_are_comparees_and_values_are_the_mean_of_the_repeats():
     pc = floor["per_class"]
     assert pc["labels"] == [0, 1, 2] and set(PER_CLASS_KEYS) <= set(pc)
     cms = [per_class_metrics(confusion_matrix(t, noisy_labels(
-        t, alpha=150, sigma=6, area_threshold=50, random_state=s, seed_per_image=False),
+        t, alpha=150, sigma=6, area_threshold=0, random_state=s, seed_per_image=False),
         labels=[0, 1, 2])) for s in seeds]
     np.testing.assert_allclose(pc["iou"], np.mean([c["iou"] for c in cms], axis=0))
     assert pc["mean_dice"] == pytest.approx(np.mean([c["mean_dice"] for c in cms]))
@@ -59,3 +59,12 @@ def test_one_class_ignore_and_progress():
     assert floor["tp"] <= np.count_nonzero(t == 2)
     with pytest.raises(ValueError, match="repeats"):
         noise_floor(t, alpha=1, sigma=1, repeats=0)
+
+
+def test_specks_do_not_freeze_the_floor():
+    # with suppression, every speck freezes a box of alpha/2 around it: a speckled
+    # truth would score a perfect (and meaningless) floor; the default suppresses nothing
+    t = _truth()
+    t[::9, ::9] = 3  # specks all over the image
+    floor = noise_floor(t, alpha=120, sigma=6, repeats=2, random_state=0)
+    assert floor["f1"] < 0.999
