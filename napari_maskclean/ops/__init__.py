@@ -14,6 +14,7 @@ Examples
 10.0
 """
 
+from . import click  # noqa: F401  (registers click_segment)
 from .builtin import (
     REGISTRY,
     FillMode,
