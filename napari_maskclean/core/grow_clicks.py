@@ -66,6 +66,14 @@ class ClickSession:
         self.clicks: list[tuple[tuple[int, ...], int]] = []
         self.results: list[GrowResult] = []
 
+    @classmethod
+    def from_params(cls, image: ArrayLike, *, labels: ArrayLike | None = None,
+                    sigma: float | Literal["auto"] | None = "auto", **options: Any,
+                    ) -> ClickSession:
+        """A session from the op's parameters (``sigma`` None = 'auto'; no ``action``)."""
+        options.pop("action", None)
+        return cls(image, labels=labels, sigma="auto" if sigma is None else sigma, **options)
+
     @property
     def labels(self) -> NDArray[np.int32]:
         """The existing labels with the session's objects (the live array: do not modify)."""
@@ -226,8 +234,8 @@ def segment_clicks(
     if seed_labels is not None and len(seed_labels) != len(pts):
         raise ValueError(f"seed_labels must give one label per seed: got {len(seed_labels)} "
                          f"labels for {len(pts)} seeds")
-    session = ClickSession(image, labels=labels, sigma="auto" if sigma is None else sigma,
-                           max_size=max_size, **options)
+    session = ClickSession.from_params(image, labels=labels, sigma=sigma, max_size=max_size,
+                                       **options)
     for i, p in enumerate(pts):
         lab = None if seed_labels is None else seed_labels[i]
         if action == "grow":

@@ -9,14 +9,16 @@ from napari.utils.interactions import (
     mouse_release_callbacks,
 )
 
+from napari_maskclean._widgets.region_jobs import FLOOD
 from napari_maskclean.core import region_grow
 from tests.conftest import Click, wait_for_result
 
 pytestmark = pytest.mark.gui
 
 
-def dock(viewer):
+def dock(viewer, rule=FLOOD):
     _dock, widget = viewer.window.add_plugin_dock_widget("napari-maskclean", "Region growing")
+    widget.rule.value = rule
     return widget
 
 
@@ -51,7 +53,7 @@ def test_click_grows_and_commit_is_undoable(make_napari_viewer, qtbot, squares):
     np.testing.assert_array_equal(w.preview_layer().data > 0, squares == 200)
     seeds = w.seeds_layer()
     assert len(seeds.data) == 1
-    click(viewer, (40, 50))  # same label: the union
+    click(viewer, (40, 50), ("Shift",))  # same label: the union
     wait_for_result(qtbot, w)
     prev = w.preview_layer().data
     assert set(np.unique(prev)) == {0, 1}
@@ -65,14 +67,15 @@ def test_click_grows_and_commit_is_undoable(make_napari_viewer, qtbot, squares):
     assert not target.data.any()
 
 
-def test_shift_click_new_label_and_ctrl_click_removes(make_napari_viewer, qtbot, squares):
+def test_flood_plain_click_new_label_and_ctrl_click_removes(make_napari_viewer, qtbot,
+                                                           squares):
     viewer = make_napari_viewer()
     viewer.add_image(squares)
     w = dock(viewer)
     w.clicking.value = True
     w.tolerance.value = 2.0
     click(viewer, (10, 10))
-    click(viewer, (40, 50), modifiers=("Shift",))
+    click(viewer, (40, 50))
     wait_for_result(qtbot, w)
     prev = w.preview_layer().data
     assert prev[10, 10] == 1 and prev[40, 50] == 2
@@ -214,7 +217,7 @@ def test_rgb_image_grows_by_colour_distance(make_napari_viewer, qtbot):
 
 def test_clicks_grow_only_the_new_seed_and_edits_regrow_all(make_napari_viewer, qtbot, rng):
     """Adding a seed reuses the regions grown so far; any other change re-grows from scratch."""
-    from napari_maskclean._widgets.region_widget import _grow, _grow_more
+    from napari_maskclean._widgets.region_jobs import _grow, _grow_more
 
     image = rng.integers(0, 6, size=(50, 60)).astype(np.uint8)  # many touching regions
     viewer = make_napari_viewer()
@@ -224,7 +227,7 @@ def test_clicks_grow_only_the_new_seed_and_edits_regrow_all(make_napari_viewer, 
     w.target.value = target
     w.clicking.value = True
     w.tolerance.value = 40.0
-    clicks = [((5, 5), ()), ((20, 30), ()), ((40, 10), ("Shift",)), ((45, 55), ())]
+    clicks = [((5, 5), ()), ((20, 30), ("Shift",)), ((40, 10), ()), ((45, 55), ("Shift",))]
     funcs = []
     for pos, mods in clicks:
         click(viewer, pos, mods)
@@ -261,7 +264,7 @@ def test_undo_on_a_new_target_layer_frees_its_pixels_for_the_next_click(
     wait_for_result(qtbot, w)
     target.undo()  # object A is free again
     assert not target.data.any()
-    click(viewer, (10, 10), ("Shift",))
+    click(viewer, (10, 10))
     result = wait_for_result(qtbot, w)
     params = result.job.params
     expected = region_grow(squares, params["seeds"], tolerance=params["tolerance"],
@@ -302,7 +305,7 @@ def test_commit_in_2d_mode_keeps_the_seeds_of_other_slices(make_napari_viewer, q
     click(viewer, (1, 15, 15))
     wait_for_result(qtbot, w)
     viewer.dims.set_current_step(0, 3)
-    click(viewer, (3, 15, 15))
+    click(viewer, (3, 15, 15), ("Shift",))
     wait_for_result(qtbot, w)
     assert w.run_commit() == 100  # slice 3
     target = viewer.layers["vol regions"]
