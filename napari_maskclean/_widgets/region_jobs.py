@@ -44,30 +44,47 @@ def leak_message(result: GrowResult, rule: str) -> str:
 
 # ------------------------------------------------------------------------ growing rules
 class Clicked(NamedTuple):
-    """A growing-rule job's result: the preview, the session (for more clicks), the leak."""
+    """A growing-rule job's result.
+
+    ``objects`` is the preview: the whole array (``changed`` None), or only the
+    box ``changed`` that the clicks since the session of ``base`` clicks touched.
+    """
 
     objects: np.ndarray
     session: ClickSession
     leak: str
+    changed: tuple[slice, ...] | None = None
+    base: int = 0
 
 
 def click_grow(image, barrier, *, seeds, seed_labels, **params) -> Clicked:
     """Grow every click in order (a new session)."""
     session = ClickSession.from_params(image, labels=barrier, **params)
-    return _clicks(session, seeds, seed_labels, params["rule"])
+    leak = _clicks(session, seeds, seed_labels, params["rule"])
+    return Clicked(session.objects(), session, leak)
 
 
 def click_more(session: ClickSession, *, seeds, seed_labels, **params) -> Clicked:
     """Grow only the clicks made since ``session`` (the other inputs match)."""
     done = len(session.clicks)
-    return _clicks(session.copy(), seeds[done:], seed_labels[done:], params["rule"])
+    session = session.copy()
+    leak = _clicks(session, seeds[done:], seed_labels[done:], params["rule"])
+    # A click changes pixels only inside its result's window: the preview is
+    # updated there only (napari then uploads just that part of the texture).
+    boxes = [r.bbox for r in session.results[len(session.results) - len(seeds) + done:]]
+    if not boxes:  # nothing new (e.g. the result of a repeated request)
+        empty = (slice(0, 0),) * session.labels.ndim
+        return Clicked(session.objects(empty), session, leak, empty, done)
+    box = tuple(slice(min(b[a].start for b in boxes), max(b[a].stop for b in boxes))
+                for a in range(session.labels.ndim))
+    return Clicked(session.objects(box), session, leak, box, done)
 
 
-def _clicks(session: ClickSession, seeds, labels, rule: str) -> Clicked:
+def _clicks(session: ClickSession, seeds, labels, rule: str) -> str:
     leak = ""
     for seed, label in zip(seeds, labels):
         leak = leak_message(session.click(seed, int(label)), rule)
-    return Clicked(session.objects(), session, leak)
+    return leak
 
 
 click_grow.__name__ = click_more.__name__ = "click_segment"  # the recipe step's op

@@ -265,12 +265,25 @@ class RegionGrowingWidget(LiveWidget):
             if self._on_wheel not in wheel:
                 wheel.append(self._on_wheel)
             if self.image.value is not None:
+                self._prepare_layers()
                 self.viewer.layers.selection.active = self.image.value
         else:
             if self._on_mouse in callbacks:
                 callbacks.remove(self._on_mouse)
             if self._on_wheel in wheel:
                 wheel.remove(self._on_wheel)
+
+    def _prepare_layers(self) -> None:
+        """Add the seeds and an empty preview layer now: adding layers is slow in napari,
+        and the first click should only show its object.
+        """
+        image = self.image.value
+        self.seeds_layer(create=True)
+        if self.preview_layer() is None and not self._hidden:
+            shape = image.data.shape[:image.ndim]
+            self.update_preview(Job(jobs.click_grow, (), {}, image), np.zeros(shape, np.uint8),
+                                opacity=0.6)
+            self.viewer.layers.selection.active = image
 
     def _on_mouse(self, viewer, event):
         """Press, then release without dragging = a click; a drag pans as usual."""
@@ -536,8 +549,15 @@ class RegionGrowingWidget(LiveWidget):
         value = result.value
         flood = isinstance(value, jobs.Grown)
         self._grown = (result.extra, value.grower if flood else value.session)
-        shown = value.labels if flood else value.objects
-        self.update_preview(result.job, shown, opacity=0.6)
+        if flood:
+            self.update_preview(result.job, value.labels, opacity=0.6)
+        elif not (value.changed is not None and self._shown == (result.extra, value.base,
+                                                                 id(self.preview_layer()))
+                  and self._patch_preview(result.job, value)):
+            full = value.objects if value.changed is None else value.session.objects()
+            self.update_preview(result.job, full, opacity=0.6)
+        self._shown = None if flood else (result.extra, len(value.session.clicks),
+                                          id(self.preview_layer()))
         seed_labels = result.job.params["seed_labels"]
         n = len(seed_labels)
         if n == 0:
@@ -545,10 +565,38 @@ class RegionGrowingWidget(LiveWidget):
                                  "turn on 'click to segment', then click an object")
             return
         k = len(set(seed_labels))
-        line = (f"{k} object{'s' if k != 1 else ''} ({n} seed{'s' if n != 1 else ''}), "
-                f"{int(np.count_nonzero(shown))} pixels")
+        line = f"{k} object{'s' if k != 1 else ''} ({n} seed{'s' if n != 1 else ''})"
         leak = "" if flood else value.leak
         self.status.value = f"⚠ {leak}; {line}" if leak else line
+
+    def _patch_preview(self, job: Job, value: jobs.Clicked) -> bool:
+        """Write only the box the new clicks changed into the preview; False if it cannot.
+
+        The preview is the plugin's own layer: ``data_setitem`` there makes napari
+        upload only that part of the texture (a full refresh of 2048² costs more than
+        the click itself).
+        """
+        layer = self.preview_layer()
+        source = job.source
+        if (layer is None or not layer.visible or not isinstance(layer.data, np.ndarray)
+                or layer.data.shape != source.data.shape[:source.ndim]):
+            return False
+        sub = value.objects
+        if sub.size == 0:
+            return True
+        if int(sub.max()) > np.iinfo(layer.data.dtype).max:
+            return False  # a label too large for the preview's compact dtype
+        where = tuple(job.region) + tuple(value.changed)
+        changed = layer.data[where] != sub
+        local = np.nonzero(changed)
+        if local[0].size:
+            lead = [np.full(local[0].size, i, dtype=np.intp) for i in job.region]
+            full = tuple(lead) + tuple(ix + s.start for ix, s in zip(local, value.changed))
+            layer.data_setitem(full, sub[changed].astype(layer.data.dtype))
+        return True
+
+    #: (cache key, clicks, preview layer id) of what the preview shows (patchable).
+    _shown: tuple | None = None
 
     def commit(self, result: Result) -> int:
         """Write the objects into the target (one undo step) and clear the seeds used.

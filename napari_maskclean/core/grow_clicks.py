@@ -84,11 +84,17 @@ class ClickSession:
         """The image's shape."""
         return self.segmenter.shape
 
-    def objects(self) -> NDArray[np.int32]:
-        """The session's objects only (existing labels' pixels are 0): the preview."""
+    def objects(self, box: tuple[slice, ...] = ()) -> NDArray[np.int32]:
+        """The session's objects only (existing labels' pixels are 0), in ``box``: the preview.
+
+        A new array, or a read-only view of :attr:`labels` when there are no existing labels.
+        """
+        lab = self.labels[box]
         if self.existing is None:
-            return self.labels.copy()
-        return np.where(self.existing != 0, 0, self.labels).astype(np.int32, copy=False)
+            view = lab.view()
+            view.flags.writeable = False
+            return view
+        return np.where(self.existing[box] != 0, 0, lab).astype(np.int32, copy=False)
 
     def next_label(self) -> int:
         """The next free label: one more than the largest existing or clicked one."""

@@ -381,9 +381,13 @@ def test_plain_click_new_object_shift_adds_ctrl_removes(make_napari_viewer, qtbo
     w.clicking.value = True
     click(viewer, (20, 20))
     assert wait_for_result(qtbot, w).job.func is click_grow
+    full_updates = []
+    update_preview = w.update_preview
+    w.update_preview = lambda *a, **k: full_updates.append(1) or update_preview(*a, **k)
     click(viewer, (20, 37))  # a plain click: a new object, though it touches the first
     res = wait_for_result(qtbot, w)
     assert res.job.func is click_more  # only the new click was grown
+    assert not full_updates  # and only its window of the preview was written
     prev = w.preview_layer().data
     assert prev[20, 20] == 1 and prev[20, 37] == 2
     for i in (1, 2):  # touching objects clicked separately never merge
