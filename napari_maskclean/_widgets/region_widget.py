@@ -274,8 +274,9 @@ class RegionGrowingWidget(LiveWidget):
                 wheel.remove(self._on_wheel)
 
     def _prepare_layers(self) -> None:
-        """Add the seeds and an empty preview layer now: adding layers is slow in napari,
-        and the first click should only show its object.
+        """Add the seeds and an empty preview layer now, when clicking is turned on.
+
+        Adding layers is slow in napari; the first click should only show its object.
         """
         image = self.image.value
         self.seeds_layer(create=True)
