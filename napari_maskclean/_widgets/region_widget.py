@@ -90,7 +90,8 @@ class RegionGrowingWidget(LiveWidget):
                                  max=0.95, step=0.05, tooltip=spec.param("level").tooltip)
         self.k = FloatSpinBox(label="k (spreads)", value=spec.param("k").default, min=0.5,
                               max=10.0, step=0.5, tooltip=spec.param("k").tooltip)
-        self.sigma = FloatSpinBox(label="smoothing", value=0.0, min=0.0, max=10.0, step=0.5,
+        self.sigma = FloatSpinBox(label="smoothing (0 = auto)", value=0.0, min=0.0, max=10.0,
+                                  step=0.5,
                                   tooltip="Gaussian smoothing before growing (pixels); "
                                           "0 = auto, from the noise around each click.")
         self.polarity = ComboBox(label="objects are", choices=("auto", "bright", "dark"),
@@ -99,7 +100,8 @@ class RegionGrowingWidget(LiveWidget):
                                    tooltip=spec.param("fill_holes").tooltip)
         self.boundary = FloatSpinBox(label="smooth boundary", value=1.0, min=0.0, max=10.0,
                                      step=0.5, tooltip=spec.param("smooth").tooltip)
-        self.max_size = SpinBox(label="max size (px)", value=0, min=0, max=_MAX_LABEL,
+        self.max_size = SpinBox(label="max size px (0 = auto)", value=0, min=0,
+                                max=_MAX_LABEL,
                                 step=1000, tooltip="Largest object: a region that grows "
                                 "past it leaked and is not kept. 0 = 5 % of the image "
                                 "(at least 10,000 px).")
