@@ -116,14 +116,19 @@ _grow.__name__ = _grow_more.__name__ = "region_grow"  # the recipe step's name
 
 
 def warm_up() -> None:
-    """Run every rule once on a tiny image: imports and numba kernels are ready for click 1."""
-    for dtype in (np.uint8, np.float32):
-        region_grow(np.zeros((3, 3), dtype=dtype), [[1, 1]], tolerance=0.1, relative=True)
+    """Run every rule once on a tiny image: imports and numba kernels are ready for click 1.
+
+    The default rule first: compiling the flood's numba kernels (an empty cache
+    after an install) takes a second or more and holds the interpreter meanwhile.
+    """
     yy, xx = np.mgrid[:48, :48]
     blob = (40.0 * (((yy - 24) ** 2 + (xx - 24) ** 2) < 64)).astype(np.float32)
     for rule in RULES[:-1]:
         ClickSession(blob, rule=rule).click((24, 24), 1)
+    for rule in RULES[:-1]:
         ClickSession(blob[None].repeat(3, 0), rule=rule).click((1, 24, 24), 1)
+    for dtype in (np.uint8, np.float32):
+        region_grow(np.zeros((3, 3), dtype=dtype), [[1, 1]], tolerance=0.1, relative=True)
 
 
 # ----------------------------------------------------------------------------- steps
