@@ -171,3 +171,17 @@ def test_recipe_step_replays_world_clicks_on_a_slice():
     np.testing.assert_array_equal(out[0], 0)
     again = Recipe.load(recipe.to_json()).apply({"img": stack, "labels": barrier})["labels"]
     np.testing.assert_array_equal(again, out)
+
+
+def test_exported_script_replays_the_clicks():
+    img, _ = blobs()
+    step = Step(op="click_segment", params={"rule": "adaptive", "k": 2.0},
+                inputs={"image": "img", "barrier": "labels"}, target="labels",
+                new_target=True, scale=[1.0, 1.0], translate=[0.0, 0.0],
+                seeds_world=[[20, 20], [50, 70], [21, 21]], seed_labels=[1, 2, 1])
+    recipe = Recipe([step])
+    namespace: dict = {}
+    exec(compile(recipe.to_python(), "recipe.py", "exec"), namespace)
+    out = namespace["run"]({"img": img})["labels"]
+    np.testing.assert_array_equal(out, recipe.apply({"img": img})["labels"])
+    assert set(np.unique(out)) == {0, 1, 2}
