@@ -101,7 +101,7 @@ class ClickSession:
         return self.segmenter.next_id()
 
     def copy(self) -> ClickSession:
-        """An independent copy (the image is shared, never modified)."""
+        """An independent copy (the image and the existing labels are shared, never modified)."""
         new = copy.copy(self)
         seg = copy.copy(self.segmenter)
         seg.labels = self.segmenter.labels.copy()
@@ -152,8 +152,8 @@ class ClickSession:
                              "object to erase")
         seg.labels[seg.labels == label] = 0
         seg.objects.pop(label, None)
-        if self.existing is not None:
-            self.existing[self.existing == label] = 0
+        if self.existing is not None:  # a new array: copies of the session share the old
+            self.existing = np.where(self.existing == label, 0, self.existing)
         return label
 
     def _protect(self, bbox: tuple[slice, ...], keep: int | None = None) -> None:
@@ -169,9 +169,12 @@ class ClickSession:
         back = ex != 0
         if keep is not None:
             back &= ex != keep
-            # The refined object's old extent is now what the rule says it is.
-            self.existing[bbox][ex == keep] = 0
-            self.existing[bbox][lab == keep] = keep
+            # The refined object's old extent is now what the rule says it is (in a new
+            # array: copies of the session share the old one).
+            self.existing = self.existing.copy()
+            mine = self.existing[bbox]
+            mine[ex == keep] = 0
+            mine[lab == keep] = keep
         lab[back] = ex[back]
 
 

@@ -185,3 +185,18 @@ def test_exported_script_replays_the_clicks():
     out = namespace["run"]({"img": img})["labels"]
     np.testing.assert_array_equal(out, recipe.apply({"img": img})["labels"])
     assert set(np.unique(out)) == {0, 1, 2}
+
+
+def test_a_copied_session_is_independent():
+    img, truth = blobs()
+    existing = np.where(truth == 1, 4, 0).astype(np.int32)
+    first = ClickSession(img, labels=existing)
+    first.click((50, 70), 5)
+    before = first.labels.copy()
+    second = first.copy()
+    second.click((20, 37), 6)
+    second.refine((20, 20))
+    second.erase((20, 20))
+    np.testing.assert_array_equal(first.labels, before)
+    np.testing.assert_array_equal(first.existing, existing)
+    assert (first.labels == 4).any() and not (second.labels == 4).any()

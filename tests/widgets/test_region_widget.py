@@ -615,3 +615,24 @@ def test_3d_volume_and_2d_slices(make_napari_viewer, qtbot):
     w.run_commit()
     out = replay(w.recipe_step(result), {"vol": vol})
     np.testing.assert_array_equal(out["vol regions"], viewer.layers["vol regions"].data)
+
+
+def test_rgb_image_grows_on_its_luminance_and_replays(make_napari_viewer, qtbot):
+    from napari_maskclean.core import to_grey
+    from napari_maskclean.core.grow_clicks import segment_clicks
+
+    img, _ = nuclei()
+    rgb = np.stack([img, img * 0.5, img * 0.2], axis=-1).clip(0, 255).astype(np.uint8)
+    viewer = make_napari_viewer()
+    viewer.add_image(rgb, rgb=True, name="rgb")
+    w = dock(viewer, "edge")
+    w.clicking.value = True
+    click(viewer, (50, 70))
+    result = wait_for_result(qtbot, w)
+    expected = segment_clicks(to_grey(rgb, channel="luminance"), [(50, 70)])
+    np.testing.assert_array_equal(w.preview_layer().data, expected)
+    w.run_commit()
+    step = w.recipe_step(result)
+    assert step.channel == "luminance"
+    np.testing.assert_array_equal(replay(step, {"rgb": rgb})["rgb regions"],
+                                  viewer.layers["rgb regions"].data)
