@@ -40,7 +40,6 @@ from ._live import (
     layer_combo,
     new_labels_layer,
     prefer_visible_layer,
-    record_step,
     wrapping_label,
     write_labels,
 )
@@ -265,18 +264,24 @@ class RegionGrowingWidget(SeedClicksMixin, LiveWidget):
         self.status.value = note
         show_info(f"{self.title}: {note}.")
         if n:
-            self._record(jobs.build_step(
+            self._record_step(jobs.build_step(
                 op="click_segment", params=params, image_name=image.name,
                 target_name=target.name, new_target=False, scale=image.scale[:image.ndim],
                 translate=image.translate[:image.ndim], region=region, seeds=point[None],
                 seed_labels=[label], channel=channel))
         return bool(n)
 
-    def _record(self, step: Step) -> None:
-        """Append a step to the viewer's recipe (or the session log without a recorder)."""
+    def _record_step(self, step: Step) -> None:
+        """Append a refine/erase step to the viewer's recipe (they bypass Commit).
+
+        (Not ``_record``: the base class records a commit's :meth:`recipe_step` under
+        that name.)
+        """
         try:
-            from ._recording import recorder_for  # added with the per-viewer recipes
-        except ImportError:
+            from ._recording import recorder_for  # the per-viewer recipes
+        except ImportError:  # a tree without them: the session log of _live
+            from ._live import record_step
+
             record_step(step.to_dict(), source=step.inputs["image"])
             return
         recorder_for(self.viewer).append(step)
