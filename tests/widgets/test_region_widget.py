@@ -642,3 +642,23 @@ def test_rgb_image_grows_on_its_luminance_and_replays(make_napari_viewer, qtbot)
     assert step.channel == "luminance"
     np.testing.assert_array_equal(replay(step, {"rgb": rgb})["rgb regions"],
                                   viewer.layers["rgb regions"].data)
+
+
+def test_refine_on_a_slice_of_a_stack_changes_that_slice_only(make_napari_viewer, qtbot):
+    img, truth = nuclei()
+    stack = np.stack([img, img, img])
+    rough = np.zeros(stack.shape, np.int32)
+    rough[:, 46:55, 66:75] = 4  # the same rough box on every slice
+    viewer = make_napari_viewer()
+    viewer.add_image(stack, name="stack")
+    target = viewer.add_labels(rough.copy(), name="target")
+    w = dock(viewer, "edge")
+    w.target.value = target
+    w.clicking.value = True
+    viewer.dims.set_current_step(0, 1)
+    click(viewer, (1, 50, 70))
+    assert "refined label 4" in w.status.value
+    assert iou(target.data[1] == 4, truth == 3) > 0.7
+    np.testing.assert_array_equal(target.data[[0, 2]], rough[[0, 2]])
+    target.undo()
+    np.testing.assert_array_equal(target.data, rough)
