@@ -29,23 +29,42 @@ def shot(viewer, name: str) -> None:
     print("saved", HERE / name)
 
 
-def region_growing() -> None:
-    """Three coins clicked, one of them as a second label."""
+def click_nuclei() -> None:
+    """Stardist's DSB nuclei clicked once each (edge rule, defaults), committed as outlines.
+
+    Needs the ``stardist`` package for its bundled image (pip install stardist).
+    """
+    import importlib.util
+
+    import numpy as np
+    import tifffile
+    from scipy import ndimage as ndi
+
+    spec = importlib.util.find_spec("stardist")
+    root = Path(next(iter(spec.submodule_search_locations))) / "data" / "images"
+    image = tifffile.imread(root / "img2d.tif")
+    truth = tifffile.imread(root / "mask2d.tif")
     viewer = napari.Viewer(show=True)
     viewer.window._qt_window.resize(1400, 900)
-    viewer.open_sample("napari-maskclean", "coins")
-    for name in ("coins annotation", "coins truth"):
-        viewer.layers[name].visible = False
+    viewer.add_image(image, name="DSB nuclei", colormap="gray")
     _, w = viewer.window.add_plugin_dock_widget("napari-maskclean", "Region growing")
-    w.image.value = viewer.layers["coins"]
-    w.tolerance.value = 12
-    w.smooth.value = 2.0
     w.clicking.value = True
-    w.click((50, 155))
-    w.click((51, 215))  # same label as the first click
-    w.click((193, 273), modifiers=("Shift",))  # Shift+click: a new label
-    w.click((124, 336), modifiers=("Shift",))
-    shot(viewer, "region_growing.png")
+    centres = []
+    for i, box in enumerate(ndi.find_objects(truth), start=1):
+        if box is not None:  # one click per nucleus, at its innermost pixel
+            d = ndi.distance_transform_edt(np.pad(truth[box] == i, 1))[1:-1, 1:-1]
+            p = np.unravel_index(int(np.argmax(d)), d.shape)
+            centres.append(tuple(int(c + b.start) for c, b in zip(p, box)))
+    for c in centres[:-12]:
+        w.click(c)
+    settle(3)
+    w.run_commit()  # committed: drawn as outlines
+    target = viewer.layers["DSB nuclei regions"]
+    target.contour = 2
+    for c in centres[-12:]:  # the last ones still in the preview, with their seeds
+        w.click(c)
+    settle(3)
+    shot(viewer, "click_nuclei.png")
     viewer.close()
 
 
@@ -87,6 +106,6 @@ def compare() -> None:
 
 
 if __name__ == "__main__":
-    which = sys.argv[1:] or ["region_growing", "morphology", "fill_holes", "compare"]
+    which = sys.argv[1:] or ["click_nuclei", "morphology", "fill_holes", "compare"]
     for name in which:
         globals()[name]()

@@ -1,224 +1,181 @@
-"""Region growing dock widget: click objects, they grow by intensity tolerance, commit as labels.
+"""Region growing dock: click objects, each grows by a rule, commit them as labels.
 
-Mouse (while "click to add seeds" is on): click adds a seed to the current label,
-Shift+click starts a new label, Ctrl+click (or Alt+click) removes the nearest seed,
-Shift+wheel changes the tolerance. A click-and-drag still pans the view.
+Mouse (while "click to segment" is on): a click starts a NEW object, Shift+click
+adds a seed to the current object, Ctrl+click (or Alt+click) removes the nearest
+seed; a click inside a label of the target refines that label (re-grown from its
+extent) or erases it ('click in a label'), one undo step each. Shift+wheel
+changes the tolerance of the flood rule. A click-and-drag still pans the view.
+The work itself (sessions, jobs, steps) is in :mod:`.region_jobs`, the seeds layer and
+the mouse in :mod:`.region_seeds`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+import json
+from typing import TYPE_CHECKING
 
 import numpy as np
-from magicgui.widgets import CheckBox, ComboBox, FloatSlider, FloatSpinBox, PushButton
-from napari.layers import Image, Labels, Points
+from magicgui.widgets import (
+    CheckBox,
+    ComboBox,
+    FloatSlider,
+    FloatSpinBox,
+    PushButton,
+    SpinBox,
+)
+from napari.layers import Image, Labels
 from napari.qt.threading import thread_worker
-from napari.utils.notifications import show_warning
+from napari.utils.notifications import show_info, show_warning
 
-from ..core.region import RegionGrower, region_grow
+from ..core.grow_clicks import ClickSession
+from ..ops import REGISTRY
+from ..recipe import Step
+from . import region_jobs as jobs
 from ._live import (
-    SEEDS_PREFIX,
     InputError,
     Job,
     LiveWidget,
     Result,
     current_region,
-    image_array,
     layer_combo,
     new_labels_layer,
     prefer_visible_layer,
+    wrapping_label,
     write_labels,
 )
 from ._scope import check_target, spatial_ndim
+from .region_seeds import SeedClicksMixin, has_modifier
 
 if TYPE_CHECKING:
     import napari
 
 _MODES = ("2D (current slice)", "3D (whole volume)")
+_ON_LABEL = ("refine it", "erase it")
 _REMOVE_MODIFIERS = ("Control", "Alt", "Meta")
-_CLICK_SLOP_PX = 4
+_MAX_LABEL = 2**31 - 1
+HINT = ("Click: new object · Shift+click: add a seed to the current object · "
+        "Ctrl/Alt+click: remove the nearest seed · click inside a label of the target: "
+        "refine it, or erase it ('click in a label' below); each is one Ctrl-Z.")
 
 
-def _has(modifiers, name: str) -> bool:
-    return any(str(getattr(m, "name", m)) == name for m in modifiers or ())
+class RegionGrowingWidget(SeedClicksMixin, LiveWidget):
+    """Click-to-segment: one object per click, grown by a rule, with a live preview."""
 
-
-class RegionGrowingWidget(LiveWidget):
-    """Seeded region growing by clicking, with a live tolerance."""
-
-    #: (cache key, RegionGrower) of the last result shown: a click grows one seed more.
+    #: (cache key, ClickSession or RegionGrower) of the last result: a click grows one more.
     _grown: tuple | None = None
+    #: What the last commit wrote (for :meth:`recipe_step`).
+    _last_commit: dict | None = None
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         super().__init__(viewer, title="Region growing", debounce_ms=30)
         self.image = layer_combo(viewer, Image, label="image",
-                                 tooltip="The image regions grow in.")
-        self.clicking = CheckBox(
-            text="click to add seeds", value=False,
-            tooltip="Click: add a seed (current label). Shift+click: new label. "
-                    "Ctrl/Alt+click: remove the nearest seed. Shift+wheel: tolerance.")
+                                 tooltip="The image objects grow in.")
+        self.clicking = CheckBox(text="click to segment", value=False,
+                                 tooltip="Turn on, then click objects in the image.")
+        self.hint = wrapping_label()
+        self.hint.value = HINT
+        self.rule = ComboBox(
+            label="rule", choices=jobs.RULES, value="edge",
+            tooltip="edge (default, best measured): a seeded watershed on the gradient; "
+                    "contrast: brighter than a level between background and object; "
+                    "adaptive: within k spreads of the region's mean; tolerance: the "
+                    "classic flood within a tolerance of the seed's value.")
+        spec = REGISTRY["click_segment"]
+        self.level = FloatSlider(label="level", value=spec.param("level").default, min=0.05,
+                                 max=0.95, step=0.05, tooltip=spec.param("level").tooltip)
+        self.k = FloatSpinBox(label="k (spreads)", value=spec.param("k").default, min=0.5,
+                              max=10.0, step=0.5, tooltip=spec.param("k").tooltip)
+        self.sigma = FloatSpinBox(label="smoothing (0 = auto)", value=0.0, min=0.0, max=10.0,
+                                  step=0.5,
+                                  tooltip="Gaussian smoothing before growing (pixels); "
+                                          "0 = auto, from the noise around each click.")
+        self.polarity = ComboBox(label="objects are", choices=("auto", "bright", "dark"),
+                                 value="auto", tooltip=spec.param("polarity").tooltip)
+        self.fill_holes = CheckBox(text="fill holes", value=True,
+                                   tooltip=spec.param("fill_holes").tooltip)
+        self.boundary = FloatSpinBox(label="smooth boundary", value=1.0, min=0.0, max=10.0,
+                                     step=0.5, tooltip=spec.param("smooth").tooltip)
+        self.max_size = SpinBox(label="max size px (0 = auto)", value=0, min=0,
+                                max=_MAX_LABEL,
+                                step=1000, tooltip="Largest object: a region that grows "
+                                "past it leaked and is not kept. 0 = 5 % of the image "
+                                "(at least 10,000 px).")
         self.tolerance = FloatSlider(label="tolerance %", value=10.0, min=0.0, max=100.0,
                                      step=0.5,
                                      tooltip="Grow into pixels within this % of the image's "
                                              "value range from the seed's value.")
-        self.mode = ComboBox(label="grow in", choices=_MODES, value=_MODES[0],
-                             tooltip="Stacks/volumes: grow in the clicked 2D slice or in "
-                                     "3D (in the current time point of 4D data).")
-        self.smooth = FloatSpinBox(label="smoothing", value=0.0, min=0.0, max=20.0, step=0.5,
-                                   tooltip="Gaussian sigma (pixels) of a smoothed copy the "
-                                           "regions grow on; 0 = raw image.")
+        self.flood_smooth = FloatSpinBox(label="smoothing ", value=0.0, min=0.0, max=20.0,
+                                         step=0.5, tooltip="Gaussian sigma (pixels) of a "
+                                         "smoothed copy the regions grow on; 0 = raw image.")
         self.connectivity = ComboBox(label="neighbours", choices=("faces", "full"),
                                      value="faces",
                                      tooltip="faces: 4 (2D) / 6 (3D) neighbours; full: 8 / 26.")
-        self.target = layer_combo(viewer, Labels, label="target", nullable=True,
-                                  tooltip="Labels layer to commit into; empty = a new layer.")
         self.overwrite = CheckBox(text="grow over existing labels", value=False,
                                   tooltip="Off: the target's labels are a barrier and are "
                                           "never overwritten.")
+        self.mode = ComboBox(label="grow in", choices=_MODES, value=_MODES[0],
+                             tooltip="Stacks/volumes: grow in the clicked 2D slice or in "
+                                     "3D (in the current time point of 4D data).")
+        self.target = layer_combo(viewer, Labels, label="target", nullable=True,
+                                  tooltip="Labels layer to commit into; empty = a new layer.")
+        self.next_label = SpinBox(label="next label", value=1, min=1, max=_MAX_LABEL,
+                                  tooltip="The label of the next new object; it moves on to "
+                                          "the next free label of the target after each.")
+        self.on_label = ComboBox(label="click in a label", choices=_ON_LABEL,
+                                 value=_ON_LABEL[0],
+                                 tooltip="A plain click inside a label of the target: "
+                                         "re-grow it from its current extent, or erase it.")
         self.clear_button = PushButton(text="Clear seeds")
         self.clear_button.clicked.connect(self.clear_seeds)
-        self.extend([self.image, self.clicking, self.tolerance, self.mode, self.smooth,
-                     self.connectivity, self.target, self.overwrite, self.clear_button,
-                     self.commit_button, self.status])
-        self.watch_parameters([self.image, self.tolerance, self.mode, self.smooth,
-                               self.connectivity, self.target, self.overwrite])
+        self._grow_widgets = [self.sigma, self.polarity, self.fill_holes, self.boundary,
+                              self.max_size]
+        self._flood_widgets = [self.tolerance, self.flood_smooth, self.connectivity,
+                               self.overwrite]
+        self.extend([self.image, self.clicking, self.hint, self.rule, self.level, self.k,
+                     *self._grow_widgets, *self._flood_widgets, self.mode, self.target,
+                     self.next_label, self.on_label, self.clear_button, self.commit_button,
+                     self.status])
+        self.watch_parameters([self.image, self.rule, self.level, self.k, *self._grow_widgets,
+                               *self._flood_widgets, self.mode, self.target])
         self.clicking.changed.connect(self._set_clicking)
         self.image.changed.connect(self._image_changed)
-        self.target.changed.connect(self._rewatch_sources)
+        self.target.changed.connect(self._target_changed)
+        self.rule.changed.connect(self._rule_changed)
         self._current_label = 0
         self.reset_choices()
         prefer_visible_layer(self.image, viewer)
         self._rewatch_sources()
         self._image_changed()
-        # Compile (or load from cache) the flood kernels now, not on the first click.
-        thread_worker(_warm_up, ignore_errors=True)().start()
+        self._rule_changed()
+        self._target_changed()
+        # Imports and kernels now, in the background, not on the first click.
+        thread_worker(jobs.warm_up, ignore_errors=True)().start()
 
-    # ---- seeds layer -------------------------------------------------------------------
     @property
-    def seeds_name(self) -> str:
-        """Name of the Points layer holding the seeds."""
-        return f"{SEEDS_PREFIX}{self.title}"
+    def flood(self) -> bool:
+        """Whether the tolerance flood (not a growing rule) is chosen."""
+        return self.rule.value == jobs.FLOOD
 
-    def seeds_layer(self, create: bool = False) -> Points | None:
-        """Return the seeds Points layer (creating it aligned with the image if asked)."""
-        for layer in self.viewer.layers:
-            if layer.name == self.seeds_name and isinstance(layer, Points):
-                return layer
-        image = self.image.value
-        if not create or image is None:
-            return None
-        ndim = spatial_ndim(image)
-        layer = Points(np.empty((0, ndim)), name=self.seeds_name, ndim=ndim,
-                       scale=image.scale[-ndim:], translate=image.translate[-ndim:],
-                       features={"label": np.empty(0, dtype=int)}, size=8,
-                       face_color="transparent", border_color="yellow", border_width=0.25,
-                       canvas_size_limits=(8, 16))  # rings: the region stays visible
-        self.viewer.add_layer(layer)
-        layer.events.data.connect(self._seeds_edited)
-        self.viewer.layers.selection.active = image
-        return layer
+    def _rule_changed(self, *_args) -> None:
+        """Show only the options of the chosen rule."""
+        rule = self.rule.value
+        self.level.visible = rule == "contrast"
+        self.k.visible = rule == "adaptive"
+        for w in self._grow_widgets:
+            w.visible = not self.flood
+        for w in self._flood_widgets:
+            w.visible = self.flood
+        self._grown = None
 
-    def seeds(self) -> tuple[np.ndarray, np.ndarray]:
-        """Return the seeds (N, ndim) in image data coordinates and their labels (N,)."""
-        layer = self.seeds_layer()
-        if layer is None or len(layer.data) == 0:
-            return np.empty((0, 0), dtype=int), np.empty(0, dtype=int)
-        coords = np.round(np.asarray(layer.data)).astype(int)
-        labels = np.asarray(layer.features["label"], dtype=int)
-        return coords, labels
-
-    def owned_layers(self) -> list:
-        """The preview and the seeds: both hidden while the dock is."""
-        seeds = self.seeds_layer()
-        return super().owned_layers() + ([] if seeds is None else [seeds])
-
-    def set_hidden(self, hidden: bool) -> None:
-        """A hidden dock must not catch clicks: clicking is turned off with it."""
-        if hidden and self.clicking.value:
-            self.clicking.value = False
-        super().set_hidden(hidden)
-
-    def _seeds_edited(self, *_args) -> None:
-        self.request(immediate=True)
-
-    def clear_seeds(self, *_args) -> None:
-        """Remove every seed (the preview empties)."""
-        layer = self.seeds_layer()
-        if layer is not None:
-            layer.data = np.empty((0, layer.ndim))
-        self._current_label = 0
-        self.request(immediate=True)
-
-    def _clear_seeds_in(self, region: tuple) -> None:
-        """Remove the seeds of ``region`` (leading indices; () = all seeds)."""
-        layer = self.seeds_layer()
-        if not region or layer is None or len(layer.data) == 0:
-            self.clear_seeds()
-            return
-        coords, _ = self.seeds()
-        keep = ~np.all(coords[:, : len(region)] == region, axis=1)
-        if keep.any():
-            self._keep_seeds(keep)
-            self._current_label = 0
-            self.request(immediate=True)
-        else:
-            self.clear_seeds()
-
-    def _keep_seeds(self, keep: np.ndarray) -> None:
-        """Keep only the seeds flagged in ``keep`` (the plugin's own Points layer)."""
-        layer = self.seeds_layer()
-        _, labels = self.seeds()
-        with layer.events.data.blocker(self._seeds_edited):
-            layer.data = np.asarray(layer.data)[keep]
-            layer.features = {"label": labels[keep]}
-
-    # ---- mouse -------------------------------------------------------------------------
-    def _set_clicking(self, on: bool) -> None:
-        callbacks = self.viewer.mouse_drag_callbacks
-        wheel = self.viewer.mouse_wheel_callbacks
-        if on:
-            if self.image.value is None:
-                show_warning("Region growing: choose an image layer before clicking seeds.")
-            if self._on_mouse not in callbacks:
-                callbacks.append(self._on_mouse)
-            if self._on_wheel not in wheel:
-                wheel.append(self._on_wheel)
-            if self.image.value is not None:
-                self.viewer.layers.selection.active = self.image.value
-        else:
-            if self._on_mouse in callbacks:
-                callbacks.remove(self._on_mouse)
-            if self._on_wheel in wheel:
-                wheel.remove(self._on_wheel)
-
-    def _on_mouse(self, viewer, event):
-        """Press, then release without dragging = a click; a drag pans as usual."""
-        if event.type != "mouse_press" or getattr(event, "button", 1) != 1:
-            return
-        start = np.asarray(event.position, dtype=float)
-        start_pos = np.asarray(getattr(event, "pos", (0, 0)), dtype=float)
-        modifiers = tuple(event.modifiers or ())
-        yield
-        while event.type == "mouse_move":
-            moved = np.abs(np.asarray(getattr(event, "pos", start_pos)) - start_pos).max()
-            # A few screen pixels of jitter is still a click; more is a pan.
-            if moved > _CLICK_SLOP_PX or (moved == 0 and getattr(event, "is_dragging", False)
-                                         and not hasattr(event, "pos")):
-                return
-            yield
-        self.click(start, modifiers)
-
-    def _on_wheel(self, viewer, event) -> None:
-        if not _has(event.modifiers, "Shift"):
-            return
-        step = 1.0 if np.sign(event.delta[-1] or event.delta[0]) > 0 else -1.0
-        self.tolerance.value = float(np.clip(self.tolerance.value + step, 0, 100))
-        event.handled = True
+    def _target_changed(self, *_args) -> None:
+        self._rewatch_sources()
+        self.next_label.value = self._next_free()
 
     def click(self, world_position, modifiers=()) -> bool:
         """Handle a click at ``world_position`` (viewer world coordinates).
 
-        Returns True when a seed was added or removed.
+        Returns True when something changed (a seed added or removed, a label
+        refined or erased).
         """
         image = self.image.value
         if image is None:
@@ -226,7 +183,7 @@ class RegionGrowingWidget(LiveWidget):
             return False
         if self.viewer.dims.ndisplay == 3:
             # a click in the 3D view is a ray, not a voxel: no seed at a guessed depth
-            show_warning("Region growing: switch to the 2D view to place seeds (in the 3D "
+            show_warning("Region growing: switch to the 2D view to click objects (in the 3D "
                          "view a click has no depth); '3D' mode still grows in 3D.")
             return False
         ndim = spatial_ndim(image)
@@ -237,43 +194,97 @@ class RegionGrowingWidget(LiveWidget):
             show_warning(f"Region growing: the click at {tuple(int(p) for p in point)} is "
                          f"outside the image {tuple(shape)}; click on the image.")
             return False
-        if any(_has(modifiers, m) for m in _REMOVE_MODIFIERS):
+        if any(has_modifier(modifiers, m) for m in _REMOVE_MODIFIERS):
             return self.remove_nearest_seed(point)
-        if _has(modifiers, "Shift") or self._current_label == 0:
-            self._current_label = self._next_label()
+        shift = has_modifier(modifiers, "Shift")
+        target = self.target.value
+        if (not shift and target is not None and not (self.flood and self.overwrite.value)
+                and target.data.shape == tuple(shape) and target.data[tuple(point)] != 0):
+            return self.edit_label(point)
+        new_object = not shift or self._current_label == 0
+        if new_object:
+            self._current_label = int(self.next_label.value)
         layer = self.seeds_layer(create=True)
         with layer.events.data.blocker(self._seeds_edited):
             labels = np.append(np.asarray(layer.features["label"], dtype=int),
                                self._current_label)
             layer.data = np.vstack([layer.data, point[None].astype(float)])
             layer.features = {"label": labels}
+        if new_object:
+            self.next_label.value = self._next_free()
         self.request(immediate=True)
         return True
 
-    def remove_nearest_seed(self, point) -> bool:
-        """Remove the seed closest to ``point`` (data coordinates), in world distance."""
-        coords, labels = self.seeds()
-        if len(coords) == 0:
-            return False
-        image = self.image.value
-        scale = np.asarray(image.scale[-coords.shape[1]:])
-        i = int(np.argmin((((coords - point) * scale) ** 2).sum(axis=1)))
-        self._keep_seeds(np.arange(len(coords)) != i)
-        self.request(immediate=True)
-        return True
-
-    def _next_label(self) -> int:
+    def _next_free(self) -> int:
+        """One more than the largest label of the target and of the seeds."""
         _, labels = self.seeds()
         target = self.target.value
         top = int(labels.max()) if labels.size else 0
         if target is not None and target.data.size:
             top = max(top, int(np.max(target.data)))
-        return top + 1
+        return min(top + 1, _MAX_LABEL)
 
     def close_down(self, *args) -> None:
         """Also remove the mouse callbacks."""
         self._set_clicking(False)
         super().close_down(*args)
+
+    # ---- refine / erase ----------------------------------------------------------------
+    def edit_label(self, point: np.ndarray) -> bool:
+        """Refine or erase the target's label under ``point`` (data coordinates): one undo step."""
+        image, target = self.image.value, self.target.value
+        erase = self.on_label.value == _ON_LABEL[1]
+        if self.flood and not erase:
+            show_warning("Region growing: refining needs a growing rule (edge, contrast or "
+                         "adaptive); choose one, or set 'click in a label' to 'erase it'.")
+            return False
+        try:
+            check_target(target, image)
+            region = (current_region(self.viewer, image, n_spatial=self._grown_ndim())
+                      if self.follows_slice() else ())
+            local = tuple(int(c) for c in point[len(region):])
+            label = int(target.data[tuple(point)])
+            params = self.click_params(image, action="erase" if erase else "refine")
+            barrier = np.asarray(target.data[region])
+            grey, channel = self._grey(image, region)
+            session = ClickSession.from_params(grey, labels=barrier, **params)
+            if erase:
+                session.erase(local, label)
+            else:
+                res = session.refine(local, label)
+                if res.leaked:
+                    self.status.value = "⚠ " + jobs.leak_message(res, self.rule.value)
+                    return False
+            n = write_labels(target, session.labels, region=region, preserve_labels=False)
+        except (InputError, ValueError) as err:
+            self._report_error(err, drop_preview=False)
+            return False
+        what = "erased" if erase else "refined"
+        note = f"{what} label {label}: {n} pixel{'s' if n != 1 else ''} changed (Ctrl-Z undoes)"
+        self.status.value = note
+        show_info(f"{self.title}: {note}.")
+        if n:
+            self._record_step(jobs.build_step(
+                op="click_segment", params=params, image_name=image.name,
+                target_name=target.name, new_target=False, scale=image.scale[:image.ndim],
+                translate=image.translate[:image.ndim], region=region, seeds=point[None],
+                seed_labels=[label], channel=channel))
+        return bool(n)
+
+    def _record_step(self, step: Step) -> None:
+        """Append a refine/erase step to the viewer's recipe (they bypass Commit).
+
+        (Not ``_record``: the base class records a commit's :meth:`recipe_step` under
+        that name.)
+        """
+        try:
+            from ._recording import recorder_for  # the per-viewer recipes
+        except ImportError:  # a tree without them: the session log of _live
+            from ._live import record_step
+
+            record_step(step.to_dict(), source=step.inputs["image"])
+            return
+        recorder_for(self.viewer).append(step)
 
     # ---- LiveWidget API ----------------------------------------------------------------
     def request(self, *_args, immediate: bool = False) -> None:
@@ -312,15 +323,39 @@ class RegionGrowingWidget(LiveWidget):
         return image is not None and spatial_ndim(image) > self._grown_ndim()
 
     def params(self, image: Image) -> dict:
-        """Core keyword parameters (JSON-able), without the seeds."""
+        """The flood's core keyword parameters (JSON-able), without the seeds."""
         p = {"tolerance": float(self.tolerance.value) / 100.0, "relative": True,
              "connectivity": 1 if self.connectivity.value == "faces" else 2,
              "overwrite": bool(self.overwrite.value)}
-        if self.smooth.value > 0:
-            p["smooth_sigma"] = float(self.smooth.value)
+        if self.flood_smooth.value > 0:
+            p["smooth_sigma"] = float(self.flood_smooth.value)
         if image.rgb:
             p["channel_axis"] = -1
         return p
+
+    def click_params(self, image: Image, action: str = "grow") -> dict:
+        """The ``click_segment`` op's parameters (validated), without the seeds."""
+        n = min(self._grown_ndim(), spatial_ndim(image))
+        p = {"action": action, "spacing": [float(s) for s in image.scale[:image.ndim][-n:]]}
+        if action != "erase":
+            p.update(rule=self.rule.value, sigma=float(self.sigma.value) or None,
+                     polarity=self.polarity.value, fill_holes=bool(self.fill_holes.value),
+                     smooth=float(self.boundary.value),
+                     max_size=int(self.max_size.value) or None)
+            if self.rule.value == "contrast":
+                p["level"] = float(self.level.value)
+            elif self.rule.value == "adaptive":
+                p["k"] = float(self.k.value)
+        return REGISTRY["click_segment"].validate(p)
+
+    def _grey(self, image: Image, region: tuple) -> tuple[np.ndarray, str | None]:
+        """The image data the rules grow in (RGB as luminance) and the channel recorded."""
+        arr = self.source_array(image, region)
+        if not image.rgb:
+            return arr, None
+        from ..core import to_grey
+
+        return to_grey(arr, channel="luminance"), "luminance"
 
     def make_job(self) -> Job | None:
         """Snapshot image, seeds (of the current slice in 2D mode) and barrier labels."""
@@ -334,91 +369,139 @@ class RegionGrowingWidget(LiveWidget):
         if region and len(coords):
             on_slice = np.all(coords[:, : len(region)] == region, axis=1)
             coords, labels = coords[on_slice][:, len(region):], labels[on_slice]
-        params = self.params(image)
         target = self.target.value
         if target is not None:
             check_target(target, image)
-        if params["tolerance"] < 0:
-            raise InputError("tolerance must be >= 0")
-        seeds = coords.tolist()
-        # A click only adds a seed: grow just that one on the regions grown so far
-        # (exactly the same result, see RegionGrower), if nothing else changed.
+        params = self.params(image) if self.flood else self.click_params(image)
+        seeds = [tuple(int(c) for c in s) for s in coords]
+        seed_labels = [int(v) for v in labels]
+        # A click only adds a seed: grow just that one on what was grown so far
+        # (exactly the same result), if nothing else changed.
         key = (id(image), id(target), self.source_edits, region,
-               tuple(sorted(params.items())))
+               json.dumps(params, sort_keys=True))
         grown = self._grown
-        if grown is not None and grown[0] == key and seeds[: len(grown[1].seeds)] == [
-                list(s) for s in grown[1].seeds]:
-            args = (grown[1],)
-            func = _grow_more
+        done = None if grown is None or grown[0] != key else grown[1]
+        if self.flood:
+            if done is not None and seeds[: len(done.seeds)] == [tuple(s) for s in done.seeds]:
+                args, func = (done,), jobs._grow_more
+            else:
+                barrier = None if target is None else self.source_array(target, region)
+                args, func = (self.source_array(image, region), barrier), jobs._grow
+            params.update(seeds=[list(s) for s in seeds], seed_labels=seed_labels)
         else:
-            barrier = None if target is None else np.asarray(target.data[region])
-            args = (image_array(image, region), barrier)
-            func = _grow
-        params.update(seeds=seeds, seed_labels=labels.tolist())
+            if done is not None and list(zip(seeds, seed_labels))[: len(done.clicks)] == \
+                    done.clicks:
+                args, func = (done,), jobs.click_more
+            else:
+                barrier = None if target is None else self.source_array(target, region)
+                args, func = (self._grey(image, region)[0], barrier), jobs.click_grow
+            params.update(seeds=seeds, seed_labels=seed_labels)
         return Job(func, args, params, image, region, post=lambda value, k=key: k)
 
     def show_result(self, result: Result) -> None:
-        """Show the grown regions."""
-        self._grown = (result.extra, result.value.grower)
-        self.update_preview(result.job, result.value.labels, opacity=0.6)
-        n = len(result.job.params["seeds"])
+        """Show the grown objects and, for a leak, why the last click was not kept."""
+        value = result.value
+        flood = isinstance(value, jobs.Grown)
+        self._grown = (result.extra, value.grower if flood else value.session)
+        if flood:
+            self.update_preview(result.job, value.labels, opacity=0.6)
+        elif not (value.changed is not None and self._shown == (result.extra, value.base,
+                                                                 id(self.preview_layer()))
+                  and self._patch_preview(result.job, value)):
+            full = value.objects if value.changed is None else value.session.objects()
+            self.update_preview(result.job, full, opacity=0.6)
+        self._shown = None if flood else (result.extra, len(value.session.clicks),
+                                          id(self.preview_layer()))
+        seed_labels = result.job.params["seed_labels"]
+        n = len(seed_labels)
         if n == 0:
-            self.status.value = ("click an object to add a seed" if self.clicking.value else
-                                 "turn on 'click to add seeds', then click an object")
+            self.status.value = ("click an object" if self.clicking.value else
+                                 "turn on 'click to segment', then click an object")
             return
-        self.status.value = f"{n} seed{'s' if n != 1 else ''}, " \
-                            f"{int(np.count_nonzero(result.value.labels))} pixels"
+        k = len(set(seed_labels))
+        line = f"{k} object{'s' if k != 1 else ''} ({n} seed{'s' if n != 1 else ''})"
+        leak = "" if flood else value.leak
+        self.status.value = f"⚠ {leak}; {line}" if leak else line
+
+    def _patch_preview(self, job: Job, value: jobs.Clicked) -> bool:
+        """Write only the box the new clicks changed into the preview; False if it cannot.
+
+        The preview is the plugin's own layer: ``data_setitem`` there makes napari
+        upload only that part of the texture (a full refresh of 2048² costs more than
+        the click itself).
+        """
+        layer = self.preview_layer()
+        source = job.source
+        if (layer is None or not layer.visible or not isinstance(layer.data, np.ndarray)
+                or layer.data.shape != source.data.shape[:source.ndim]):
+            return False
+        sub = value.objects
+        if sub.size == 0:
+            return True
+        if int(sub.max()) > np.iinfo(layer.data.dtype).max:
+            return False  # a label too large for the preview's compact dtype
+        where = tuple(job.region) + tuple(value.changed)
+        changed = layer.data[where] != sub
+        local = np.nonzero(changed)
+        if local[0].size:
+            lead = [np.full(local[0].size, i, dtype=np.intp) for i in job.region]
+            full = tuple(lead) + tuple(ix + s.start for ix, s in zip(local, value.changed))
+            layer.data_setitem(full, sub[changed].astype(layer.data.dtype))
+        return True
+
+    #: (cache key, clicks, preview layer id) of what the preview shows (patchable).
+    _shown: tuple | None = None
 
     def commit(self, result: Result) -> int:
-        """Write the regions into the target (one undo step) and clear the seeds used.
+        """Write the objects into the target (one undo step) and clear the seeds used.
 
         Seeds on other slices (2D mode on a stack) stay for their own commit.
         """
         job = result.job
         if not job.params["seeds"]:
-            raise InputError("no seeds: turn on 'click to add seeds' and click an object.")
+            raise InputError("no seeds: turn on 'click to segment' and click an object.")
         target = self.target.value
-        if target is None:
+        new_target = target is None
+        if new_target:
             target = new_labels_layer(self.viewer, job.source, f"{job.source.name} regions")
             self.target.reset_choices()
             with self.target.changed.blocked():
                 self.target.value = target
             # The new layer is the barrier from now on: watch its edits (undo,
-            # paint), which must invalidate the cached grower.
+            # paint), which must invalidate the cached session.
             self._rewatch_sources()
-        grown = result.value.labels
-        n = write_labels(target, grown, region=job.region, where=grown > 0,
-                         preserve_labels=None if not job.params["overwrite"] else False)
+        flood = isinstance(result.value, jobs.Grown)
+        if flood:
+            grown = result.value.labels
+            preserve = bool(target.preserve_labels) and not job.params["overwrite"]
+            n = write_labels(target, grown, region=job.region, where=grown > 0,
+                             preserve_labels=preserve)
+        else:
+            preserve = False
+            n = write_labels(target, result.value.session.labels, region=job.region,
+                             preserve_labels=False)
+        self._last_commit = {"target": target.name, "new_target": new_target,
+                             "preserve": preserve, "paint": flood}
         self._grown = None  # the target changed: the next click grows afresh
         self._clear_seeds_in(job.region)  # seeds on other slices wait for their commit
+        self.next_label.value = self._next_free()
         return n
 
-
-def _warm_up() -> None:
-    """Run region growing once on tiny arrays so numba's JIT is ready."""
-    for dtype in (np.uint8, np.float32):
-        region_grow(np.zeros((3, 3), dtype=dtype), [[1, 1]], tolerance=0.1, relative=True)
-
-
-class Grown(NamedTuple):
-    """A job's result: the new regions, and the grower that made them (for more clicks)."""
-
-    labels: np.ndarray
-    grower: RegionGrower
-
-
-def _grow(image, barrier, *, seeds, seed_labels, **params) -> Grown:
-    """Run :func:`region_grow` with the target's labels as the barrier."""
-    overwrite = params.pop("overwrite", False)
-    grower = RegionGrower(image, labels=barrier, overwrite=overwrite, **params)
-    grower = grower.add_seeds(seeds)
-    return Grown(grower.labels(seed_labels), grower)
-
-
-def _grow_more(grower: RegionGrower, *, seeds, seed_labels, **_params) -> Grown:
-    """Grow only the seeds added since ``grower`` was made (the other parameters match)."""
-    grower = grower.add_seeds(seeds[len(grower.seeds):])
-    return Grown(grower.labels(seed_labels), grower)
-
-
-_grow.__name__ = _grow_more.__name__ = "region_grow"  # the recipe step's name
+    def recipe_step(self, result: Result) -> Step | None:
+        """The recipe step of the commit just made (replays it bit for bit)."""
+        info = self._last_commit
+        if info is None:
+            return None
+        job, image = result.job, result.job.source
+        params = {k: v for k, v in job.params.items() if k not in ("seeds", "seed_labels")}
+        lead = np.asarray(job.region, dtype=int)
+        seeds = np.asarray(job.params["seeds"], dtype=int).reshape(len(job.params["seeds"]), -1)
+        full = np.hstack([np.broadcast_to(lead, (len(seeds), lead.size)), seeds])
+        flood = job.func.__name__ == "region_grow"
+        return jobs.build_step(
+            op=job.func.__name__, params=params, image_name=image.name,
+            target_name=info["target"], new_target=info["new_target"],
+            scale=image.scale[:image.ndim], translate=image.translate[:image.ndim],
+            region=job.region, seeds=full, seed_labels=job.params["seed_labels"],
+            paint=info["paint"], preserve_labels=info["preserve"],
+            channel=None if flood or not image.rgb else "luminance")

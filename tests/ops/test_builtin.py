@@ -42,6 +42,7 @@ SMALL_INPUTS = {
     "threshold": {"image": _IMAGE},
     "morphology": {"labels": _LABELS},
     "region_grow": {"image": _IMAGE, "seeds": [[8, 8], [20, 3]]},
+    "click_segment": {"image": _IMAGE, "seeds": [[8, 8], [20, 3]]},
     "fill_labels": {"labels": _LABELS},
     "fill_rgb_mask": {"rgb": _RGB},
     "fill_nearest": {"labels": _LABELS},
