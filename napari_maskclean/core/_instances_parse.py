@@ -22,6 +22,7 @@ from ._instances_kernels import (
     _overlapping_boxes,
 )
 from ._parallel import run_chunked
+from ._rle_kernels import _fill_crop
 
 
 class _Parsed:
@@ -103,7 +104,7 @@ class _Parsed:
         if self.kind == "rle":
             out = np.zeros((y1 - y0, x1 - x0), bool)
             r0, r1 = self.roff[k], self.roff[k + 1]
-            _rle._fill_crop(self.starts[r0:r1], self.ends[r0:r1], self.shape[0], y0, x0, out)
+            _fill_crop(self.starts[r0:r1], self.ends[r0:r1], self.shape[0], y0, x0, out)
             return out
         return self.buf[self.offs[k] : self.offs[k + 1]].reshape(y1 - y0, x1 - x0).view(bool)
 
