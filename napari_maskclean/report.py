@@ -17,7 +17,8 @@ This module is napari-free and prints nothing: the caller reports
 stderr, then ``report.write`` / ``report.plot``). Files are read with
 :mod:`napari_maskclean.io`, exactly as the napari reader reads them, and
 written through :func:`napari_maskclean.io.atomic_write` (complete or not at
-all; an existing file is replaced only with ``overwrite=True``).
+all; an existing file is replaced only with ``overwrite=True``). Reading and
+pairing the files is in :mod:`napari_maskclean._report_files`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ import csv
 import json
 import math
 import numbers
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +35,14 @@ from typing import Any
 import numpy as np
 
 from napari_maskclean import io
+from napari_maskclean._report_files import (
+    _is_single,
+    _listing,
+    _natural_key,
+    _read_lazy,
+    _read_mask,
+    _Skip,
+)
 from napari_maskclean.core.compare import (
     COUNT_NAMES,
     METRIC_NAMES,
@@ -60,56 +68,6 @@ TOTAL_ROW = "TOTAL (micro)"
 MEAN_ROW = "MEAN (macro)"
 
 ProgressCallback = Callable[[int, int], None]
-
-
-class _Skip(Exception):
-    """A file pair cannot be compared; the message is the reason."""
-
-
-# --------------------------------------------------------------------------
-# reading (through io, exactly as the napari reader reads a file)
-# --------------------------------------------------------------------------
-
-
-def _read_mask(path: Path, positive: float | None) -> np.ndarray:
-    try:
-        if io.is_rgb_file(path):
-            if positive is not None:
-                raise _Skip(
-                    f"{path.name} is an RGB image, where foreground = any non-black "
-                    f"pixel; positive={positive} only applies to label images"
-                )
-            rgb = io.read_image(path)
-            a = rgb[..., :3].any(axis=-1) if rgb.ndim == 3 else rgb
-        else:
-            a = io.read_mask(path)
-    except (io.MaskReadError, OSError) as exc:
-        # the io message names the full path; the report names the file
-        reason = str(exc).replace(repr(str(path)), path.name).replace(str(path), path.name)
-        if path.name not in reason:
-            reason = f"cannot read {path.name}: {reason}"
-        raise _Skip(reason) from None
-    if a.ndim > 2:
-        a = np.squeeze(a)
-    return a
-
-
-def _read_lazy(path: Path, positive: float | None, tile_size: int | None, size_limit: int):
-    """A mask as a dask array: big files (zarr, large TIFF) lazily, others read whole."""
-    import dask.array as da
-
-    from napari_maskclean.batch import lazy_io
-
-    if not lazy_io.is_large(path, size_limit=size_limit):
-        a = _read_mask(path, positive)
-        return da.from_array(a, chunks=lazy_io._tile_chunks(a.shape, tile_size, a.itemsize))
-    try:
-        if positive is not None and io.is_rgb_file(path):
-            _read_mask(path, positive)  # raises the reader's reason
-        a = lazy_io.open_lazy(path, tile_size=tile_size, size_limit=size_limit)
-    except (io.MaskReadError, OSError) as exc:
-        raise _Skip(str(exc).replace(str(path), path.name)) from None
-    return lazy_io.squeeze(a)
 
 
 def _pair_metrics(
@@ -139,35 +97,6 @@ def _pair_metrics(
         return t.shape, binary_metrics(t, p, positive=positive)
     except (TypeError, ValueError) as exc:
         raise _Skip(str(exc)) from None
-
-
-# --------------------------------------------------------------------------
-# pairing
-# --------------------------------------------------------------------------
-
-
-def _natural_key(name: str) -> list[Any]:
-    return [int(s) if s.isdigit() else s.lower() for s in re.split(r"(\d+)", name)]
-
-
-def _is_single(path: Path) -> bool:
-    """A mask file, or a zarr folder (one volume, not a folder of masks)."""
-    return path.is_file() or (path.is_dir() and path.suffix.lower() == ".zarr")
-
-
-def _listing(path: Path) -> tuple[dict[str, Path], dict[str, list[Path]]]:
-    """Mask files of a folder (or a single file) by stem, plus ambiguous stems."""
-    if _is_single(path):
-        return {path.stem: path}, {}
-    found: dict[str, list[Path]] = {}
-    for f in path.iterdir():
-        if f.name.startswith(".") or f.suffix.lower() not in MASK_SUFFIXES:
-            continue
-        if f.is_file() or (f.suffix.lower() == ".zarr" and f.is_dir()):
-            found.setdefault(f.stem, []).append(f)
-    unique = {k: v[0] for k, v in found.items() if len(v) == 1}
-    dup = {k: sorted(v) for k, v in found.items() if len(v) > 1}
-    return unique, dup
 
 
 # --------------------------------------------------------------------------

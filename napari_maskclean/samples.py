@@ -13,6 +13,10 @@ callers may modify them freely.
 
 This module is napari-free; ``napari_maskclean._sample_data`` wraps it for
 napari's sample-data menu.
+
+Longer than the house's ~500 lines on purpose: it is one concern (the demo
+data), four short generators each with its cache, sharing the seed, the palette
+and the copy-on-return helpers; split apart they would only scatter those.
 """
 
 from __future__ import annotations

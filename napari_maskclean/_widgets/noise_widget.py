@@ -9,6 +9,10 @@ time in a worker, so it shows progress and can be cancelled).
 
 :class:`~napari_maskclean._widgets.noise_floor_control.NoiseFloorControl` (the
 Compare dock's "noise floor" form) is importable from here too.
+
+Over the house's ~500 lines on purpose: one dock, whose preview/commit and two
+background tasks (Calibrate, Sweep: one worker, progress, cancel, the plot)
+share the dock's state; the computations themselves are in ``core``.
 """
 
 from __future__ import annotations

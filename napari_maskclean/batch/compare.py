@@ -22,6 +22,11 @@ bounded memory (one pair of chunks per task, plus the per-object tables):
 
 The per-chunk tables are merged by a tree of small tasks, so no task holds
 more than a chunk pair or a few merged tables, whatever scheduler dask uses.
+
+About the house's ~500 lines, one concern: the map (per-chunk tables), the
+reduce and the final matching of one tiled comparison, which share the private
+``_Stats``/``_Side`` tables; the component labelling is already in
+:mod:`napari_maskclean.batch.components`.
 """
 
 from __future__ import annotations

@@ -347,7 +347,7 @@ FILL_NEAREST = register(OpSpec(
 
 REMOVE_ISLANDS = register(OpSpec(
     name="remove_islands",
-    func="napari_maskclean.core.holes:remove_islands",
+    func="napari_maskclean.core.islands:remove_islands",
     inputs=(Input("labels"),),
     output=OutputKind.LABELS,
     doc="Remove connected regions smaller than min_size and refill them from the nearest.",

@@ -653,6 +653,10 @@ def test_docstring_examples():
     module = importlib.import_module("napari_maskclean.core.morphology")
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 5 and result.failed == 0
+    # make_footprint (re-exported by morphology) lives in core.footprints.
+    module = importlib.import_module("napari_maskclean.core.footprints")
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 2 and result.failed == 0
 
 
 @pytest.mark.parametrize("gap, filled", [(2, True), (3, False)])

@@ -24,12 +24,12 @@ _CHILD = textwrap.dedent("""
     caching.InTreeCacheLocator.ensure_cache_path = read_only
 
     import numpy as np
-    from napari_maskclean.core import region
+    from napari_maskclean.core import _region_kernels, region
 
     region.region_grow(np.zeros((3, 3), np.uint8), [[1, 1]], tolerance=0.1, relative=True)
-    kernels = [v for v in vars(region).values() if hasattr(v, "stats")
+    kernels = [v for v in vars(_region_kernels).values() if hasattr(v, "stats")
                and getattr(v, "_cache", None) is not None and v.signatures]
-    assert kernels, "no compiled numba kernel in core.region"
+    assert kernels, "no compiled numba kernel in core._region_kernels"
     print("HITS", sum(sum(k.stats.cache_hits.values()) for k in kernels),
           "MISSES", sum(sum(k.stats.cache_misses.values()) for k in kernels))
 """)

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from scipy import ndimage as ndi
 from skimage.segmentation import flood
 
+from napari_maskclean.core import _region_flood as flood_mod
 from napari_maskclean.core import region as region_mod
 from napari_maskclean.core.region import RegionGrower, flood_mask, region_grow
 
@@ -246,15 +247,16 @@ def test_union_of_seeds_matches_or_of_skimage_floods():
 
 def test_stack_growth(monkeypatch):
     # A percolating random maze makes many runs: force the stack to grow.
-    monkeypatch.setattr(region_mod, "_STACK_START", 0)
+    # The scan-line driver lives in _region_flood: patch it there, where it runs.
+    monkeypatch.setattr(flood_mod, "_STACK_START", 0)
     calls = []
-    kernel = region_mod._scanline_run
+    kernel = flood_mod._scanline_run
 
     def counting(*args):
         calls.append(1)
         return kernel(*args)
 
-    monkeypatch.setattr(region_mod, "_scanline_run", counting)
+    monkeypatch.setattr(flood_mod, "_scanline_run", counting)
     rng = np.random.default_rng(11)
     image = (rng.random((200, 120)) < 0.62).astype(np.uint8)
     image[0, 0] = 1

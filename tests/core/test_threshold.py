@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from scipy import ndimage as ndi
 from skimage import exposure, filters
 
+import napari_maskclean.core._threshold_kernels as thr_kernels  # the OpenCV switch lives here
 import napari_maskclean.core.threshold as thr
 from napari_maskclean.core.threshold import (
     LOCAL_METHODS,
@@ -170,7 +171,7 @@ def test_multiotsu_class_index_chooses_the_boundary():
     ],
 )
 def test_fast_histogram_matches_skimage(image):
-    counts, centers = thr._skimage_hist(image)
+    counts, centers = thr_kernels._skimage_hist(image)
     ref_counts, ref_centers = exposure.histogram(image.reshape(-1), source_range="image")
     np.testing.assert_array_equal(counts, ref_counts)
     np.testing.assert_array_equal(centers, ref_centers)
@@ -179,9 +180,9 @@ def test_fast_histogram_matches_skimage(image):
 
 def test_calchist_chunks_keep_counts_exact(monkeypatch):
     image = np.random.default_rng(3).integers(0, 256, (301, 97), dtype=np.uint8)
-    monkeypatch.setattr(thr, "_CALCHIST_CHUNK", 1000)  # many chunks, some ragged
+    monkeypatch.setattr(thr_kernels, "_CALCHIST_CHUNK", 1000)  # many chunks, some ragged
     expected = np.bincount(image.ravel(), minlength=256)
-    np.testing.assert_array_equal(thr._full_counts(image), expected)
+    np.testing.assert_array_equal(thr_kernels._full_counts(image), expected)
 
 
 @pytest.mark.parametrize("method", GLOBAL + ["sauvola"])
@@ -197,7 +198,7 @@ def test_opencv_and_scipy_kernels_agree(monkeypatch, method, dtype, size):
         fast = threshold_mask(image, **opts)
     except ValueError:
         fast = None
-    monkeypatch.setattr(thr, "_USE_OPENCV", False)
+    monkeypatch.setattr(thr_kernels, "_USE_OPENCV", False)
     np.testing.assert_array_equal(
         prefilter_image(image, prefilter="median", prefilter_size=size), fast_pre
     )
@@ -218,13 +219,13 @@ def test_opencv_and_scipy_kernels_agree(monkeypatch, method, dtype, size):
 )
 def test_median_opencv_equals_scipy_nearest(h, w, size, dtype, seed):
     image = np.random.default_rng(seed).integers(0, 256, (h, w)).astype(dtype)
-    fast = thr._median(image, size)
-    old = thr._USE_OPENCV
-    thr._USE_OPENCV = False
+    fast = thr_kernels._median(image, size)
+    old = thr_kernels._USE_OPENCV
+    thr_kernels._USE_OPENCV = False
     try:
-        slow = thr._median(image, size)
+        slow = thr_kernels._median(image, size)
     finally:
-        thr._USE_OPENCV = old
+        thr_kernels._USE_OPENCV = old
     assert fast.dtype == slow.dtype == image.dtype
     np.testing.assert_array_equal(fast, slow)
     np.testing.assert_array_equal(fast, ndi.median_filter(image, size=size, mode="nearest"))
@@ -443,8 +444,13 @@ def test_prefilter_per_slice_differs_from_nd():
 
 
 def test_docstring_examples_run():
+    # image_histogram (re-exported by threshold) lives in core.histogram.
+    from napari_maskclean.core import histogram
+
     result = doctest.testmod(thr, extraglobs={"np": np})
     assert result.attempted >= 5 and result.failed == 0
+    result = doctest.testmod(histogram, extraglobs={"np": np})
+    assert result.attempted >= 1 and result.failed == 0
 
 
 def test_module_does_not_import_gui_libraries():
