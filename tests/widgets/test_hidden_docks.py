@@ -133,3 +133,46 @@ def test_no_popups_from_a_background_tab(tabbed, qtbot, monkeypatch):
     assert popups == [] and "something is wrong" in morphology.status.value
     threshold._report_error(live.InputError("in front"))
     assert popups == ["in front"]
+
+
+ALL_DOCKS = ("Threshold", "Morphology", "Region growing", "Fill holes",
+             "Compare with ground truth", "Instances", "Label noise", "Recipe", "RGB to grey")
+
+
+def _tab_bars_with(main, titles):
+    from qtpy.QtWidgets import QTabBar
+
+    return [bar for bar in main.findChildren(QTabBar)
+            if any(bar.tabText(i) in titles for i in range(bar.count()))]
+
+
+def test_opening_every_dock_keeps_the_window_height(make_napari_viewer, qtbot):
+    """Tall docks (Compare, Label noise) scroll instead of making the window taller."""
+    viewer = make_napari_viewer(show=True)
+    viewer.open_sample("napari-maskclean", "coins")
+    main = viewer.window._qt_window
+    settle(qtbot)
+    height = main.height()
+    for name in ALL_DOCKS:
+        dock, _ = viewer.window.add_plugin_dock_widget("napari-maskclean", name)
+        settle(qtbot, 100)
+        assert main.height() == height, f"the window grew when {name!r} opened"
+        assert dock.minimumSizeHint().height() < height
+
+
+def test_tab_titles_are_not_cut(make_napari_viewer, qtbot):
+    """The plugin's tabs show their short titles in full ("Threshold", not "Th…")."""
+    viewer = make_napari_viewer(show=True)
+    viewer.add_image(np.zeros((64, 64), np.uint8), name="image")
+    names = ("Threshold", "Morphology", "Region growing", "Fill holes",
+             "Compare with ground truth", "Instances")
+    widgets = [viewer.window.add_plugin_dock_widget("napari-maskclean", n)[1] for n in names]
+    titles = {w.title for w in widgets}
+    main = viewer.window._qt_window
+    qtbot.waitUntil(lambda: len(_tab_bars_with(main, titles)) == 1)
+    bar = _tab_bars_with(main, titles)[0]
+    assert {bar.tabText(i) for i in range(bar.count())} == titles
+    metrics = bar.fontMetrics()
+    for i in range(bar.count()):
+        text = bar.tabText(i)
+        assert bar.tabRect(i).width() >= metrics.horizontalAdvance(text), text
