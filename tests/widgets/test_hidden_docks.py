@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from napari_maskclean._widgets._docking import _OUR_DOCKS
 from tests.conftest import wait_for_result
 
 pytestmark = pytest.mark.gui
@@ -26,13 +27,19 @@ def tabbed(make_napari_viewer, qtbot):
     docks = {}
     for name in ("Threshold", "Morphology", "Region growing"):
         docks[name] = viewer.window.add_plugin_dock_widget("napari-maskclean", name)
-    settle(qtbot)  # they open as tabs, the newest in front
+    # They open as tabs, each raised by a deferred call at its first show: wait for all
+    # of those before choosing the tab in front, or a late one raises its dock after.
+    qtbot.waitUntil(lambda: all(dock in _OUR_DOCKS for dock, _ in docks.values()))
     first = docks["Threshold"][0]
     for dock, _ in list(docks.values())[1:]:
         viewer.window._qt_window.tabifyDockWidget(first, dock)
     first.raise_()
-    settle(qtbot)
-    return viewer, {name: widget for name, (_, widget) in docks.items()}, docks
+    widgets = {name: widget for name, (_, widget) in docks.items()}
+    # Threshold in front, the others paused; what each dock knows of it, not a delay
+    qtbot.waitUntil(lambda: all(w._dock_visible == (name == "Threshold")
+                                and w._hidden == (name != "Threshold")
+                                for name, w in widgets.items()))
+    return viewer, widgets, docks
 
 
 def test_background_tabs_do_not_compute_or_show_previews(tabbed, qtbot):
