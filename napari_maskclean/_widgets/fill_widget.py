@@ -352,6 +352,7 @@ class FillWidget(ScopeMixin, LiveWidget):
             if preview is not None:  # the RGB source does not change: clear what is done
                 preview.data[...] = 0
                 preview.refresh()
+                self.hide_empty_layers()
             self.status.value = (f"committed to {new} {layer.name!r} (Ctrl-Z on it undoes); "
                                  "nothing left to change")
         return n

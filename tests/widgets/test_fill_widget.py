@@ -420,3 +420,17 @@ def test_rgb_auto_mode_warns_and_keeps_a_black_background(make_napari_viewer, qt
     w.rgb_invalid.value = "colour + off-palette"
     result = wait_for_result(qtbot, w)
     assert "WARNING" in w.status.value and not (result.value.labels == 0).any()
+
+
+def test_rgb_preview_cleared_by_a_commit_is_hidden(make_napari_viewer, qtbot):
+    from napari_maskclean._synthetic import OKABE_ITO, blob_map, jpeg
+
+    img = jpeg(OKABE_ITO[blob_map((96, 96), seed=4)])
+    viewer = make_napari_viewer()
+    viewer.add_image(img, name="RGB", rgb=True)
+    w = dock(viewer)
+    wait_for_result(qtbot, w)
+    assert w.preview_layer().visible
+    assert w.run_commit() > 0
+    assert not w.preview_layer().data.any()
+    assert not w.preview_layer().visible

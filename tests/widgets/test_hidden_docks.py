@@ -183,3 +183,23 @@ def test_tab_titles_are_not_cut(make_napari_viewer, qtbot):
     for i in range(bar.count()):
         text = bar.tabText(i)
         assert bar.tabRect(i).width() >= metrics.horizontalAdvance(text), text
+
+
+def test_seeds_used_by_a_commit_leave_no_visible_empty_layer(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    image = np.zeros((64, 64), np.uint8)
+    image[10:30, 10:30] = 200
+    viewer.add_image(image, name="image")
+    _, region = viewer.window.add_plugin_dock_widget("napari-maskclean", "Region growing")
+    region.click((20.0, 20.0))
+    wait_for_result(qtbot, region)
+    seeds = region.seeds_layer()
+    assert seeds.visible and len(seeds.data) == 1
+    assert region.run_commit() > 0
+    assert len(seeds.data) == 0
+    assert not seeds.visible
+    qtbot.waitUntil(lambda: region.preview_layer() is None
+                    or not region.preview_layer().visible)  # the preview empties too
+    region.click((40.0, 40.0))  # a new seed: the layer is shown with its result
+    qtbot.waitUntil(lambda: region.is_current() and len(seeds.data) == 1)
+    assert seeds.visible

@@ -261,3 +261,22 @@ def test_starts_on_the_visible_layer_and_never_selects_a_hidden_one(make_napari_
     w.labels.value = viewer.layers["coins truth"]  # the user's explicit choice
     wait_for_result(qtbot, w)
     assert viewer.layers.selection.active is not viewer.layers["coins truth"]
+
+
+def test_empty_change_preview_is_hidden_after_a_commit_and_shown_again(
+        make_napari_viewer, qtbot, two_labels):
+    """After a commit nothing is left to change: the empty [preview] layer is hidden, and
+    shown again when an edit gives it something to show."""
+    viewer = make_napari_viewer()
+    layer = viewer.add_labels(two_labels.copy(), name="labels")
+    w = dock(viewer, show="changes")
+    w.operation.value = "fill_holes"
+    wait_for_result(qtbot, w)
+    assert w.preview_layer().visible and w.preview_layer().data.any()
+    assert w.run_commit() > 0
+    wait_for_result(qtbot, w)  # the recomputation that follows the commit
+    assert not w.preview_layer().data.any()
+    assert not w.preview_layer().visible
+    layer.paint((20, 20), 0)  # a new hole: something to preview again
+    qtbot.waitUntil(lambda: w.is_current() and w.preview_layer().data.any())
+    assert w.preview_layer().visible
