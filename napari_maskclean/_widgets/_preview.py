@@ -93,3 +93,18 @@ class PreviewLayer:
         if layer is not None:
             self.viewer.layers.remove(layer)
 
+
+
+def warm_up_label_display() -> None:
+    """Compile napari's label-colouring kernels now (call off the GUI thread).
+
+    The first Labels layer with a :class:`DirectLabelColormap` in a process compiles
+    numba kernels inside napari (not cached to disk): about 1 s, paid by the first
+    preview otherwise. A layer that is never added to a viewer does the same work.
+    """
+    from napari.utils.colormaps import DirectLabelColormap
+
+    colours = DirectLabelColormap(color_dict={None: (0, 0, 0, 0), 0: (0, 0, 0, 0),
+                                              1: (1.0, 0.0, 1.0, 1.0)})
+    for dtype in (np.uint8, np.uint16):  # what compact_labels gives the preview
+        Labels(np.ones((2, 2), dtype), colormap=colours)
