@@ -30,7 +30,7 @@ from magicgui.widgets import Container, PushButton
 from napari.layers import Labels, Layer, Points
 from napari.qt.threading import thread_worker
 from napari.utils.notifications import show_error, show_info, show_warning
-from qtpy.QtCore import QTimer
+from qtpy.QtCore import QElapsedTimer, QTimer
 
 from ._docking import _VisibilityFilter
 from ._errors import InputError
@@ -128,6 +128,8 @@ class LiveWidget(PreviewLayer, SourceWatcher, Container):
     #: Pause and hide the preview while the dock is hidden (a background tab, closed):
     #: five docked widgets would otherwise all recompute and overlap their previews.
     pause_when_hidden: bool = True
+    #: Start a lone change at once (see :meth:`_schedule`); False: always debounce.
+    start_idle_at_once: bool = True
 
     def __init__(self, viewer, *, title: str, debounce_ms: int = 40) -> None:
         super().__init__(labels=True)
@@ -153,10 +155,13 @@ class LiveWidget(PreviewLayer, SourceWatcher, Container):
         self._history: dict[int, tuple[int, int] | None] = {}
         #: The last copy of each source layer's data: id(layer) -> (key, array).
         self._snapshots: dict[int, tuple[tuple, np.ndarray]] = {}
+        self._debounce_ms = debounce_ms
         self._timer = QTimer()
         self._timer.setSingleShot(True)
         self._timer.setInterval(debounce_ms)
         self._timer.timeout.connect(self._start)
+        #: Time since the last job started (invalid: none yet); see :meth:`_schedule`.
+        self._since_start = QElapsedTimer()
         # napari's undo/redo on a hidden layer emits no event at all: look at the
         # undo history of the source layers now and then (cheap: two lengths).
         self._history_timer = QTimer()
@@ -270,7 +275,25 @@ class LiveWidget(PreviewLayer, SourceWatcher, Container):
             return
         self._requested += 1
         if self._live and not self._hidden:
-            self._timer.start()
+            self._schedule()
+
+    def _schedule(self) -> None:
+        """Start the job at the next turn of the event loop if idle, else debounce.
+
+        A single change (a spin box step, a click) starts at once: waiting the full
+        debounce was 40 of Threshold's 90 ms. While a job runs or one started less
+        than the debounce ago (a slider dragged, a key held down), wait for a quiet
+        moment as before; the newest request still wins. The 0 ms timer lets the
+        changes made in one go (several parameters set by code) make one job.
+        """
+        busy = self._worker is not None
+        recent = (self._since_start.isValid()
+                  and self._since_start.elapsed() < self._debounce_ms)
+        if (busy or recent or not self.start_idle_at_once
+                or (self._timer.isActive() and self._timer.interval() > 0)):
+            self._timer.start(self._debounce_ms)
+        else:
+            self._timer.start(0)
 
     def set_hidden(self, hidden: bool) -> None:
         """Pause while the dock is hidden (hiding the preview); catch up when shown."""
@@ -288,7 +311,7 @@ class LiveWidget(PreviewLayer, SourceWatcher, Container):
         if hidden:
             self._timer.stop()
         elif self._live and not self.is_current():
-            self._timer.start()
+            self._schedule()
 
     def _snapshot(self) -> Job | None:
         """Call make_job, turning bad input into a visible message."""
@@ -327,6 +350,7 @@ class LiveWidget(PreviewLayer, SourceWatcher, Container):
         self._generation += 1
         generation = self._generation
         requested = self._requested
+        self._since_start.start()
         if self._worker is not None:
             self._worker.quit()  # its result would be stale anyway
         self.status.value = "computing…"
