@@ -25,10 +25,10 @@ def _wait(app, predicate, timeout=30.0):
     return time.perf_counter() - t0
 
 
-def _latency(app, widget, change, repeats):
+def _latency(app, widget, change, repeats, start=0):
     """Median ms from the change to the preview layer updated, and to the next frame drawn."""
     updated, drawn = [], []
-    for i in range(repeats):
+    for i in range(start, start + repeats):
         _wait(app, widget.is_current)
         app.processEvents()
         t0 = time.perf_counter()
@@ -42,6 +42,37 @@ def _latency(app, widget, change, repeats):
     return statistics.median(updated) * 1000, statistics.median(drawn) * 1000
 
 
+def _latency_ab(app, widget, change, repeats):
+    """Like :func:`_latency`, alternating the old scheduling (every change waits for the
+    debounce) and the new one (a lone change starts at once), in the same run.
+
+    Returns ((updated, drawn) before, (updated, drawn) now), medians in ms.
+    """
+    from napari_maskclean._widgets._engine import LiveWidget
+
+    out = {}
+    try:
+        for i in range(2 * repeats):
+            idle_at_once = bool(i % 2)
+            LiveWidget.start_idle_at_once = idle_at_once
+            _wait(app, widget.is_current)
+            time.sleep(0.06)  # idle: longer than the debounce since the last start
+            out.setdefault(idle_at_once, []).append(_latency(app, widget, change, 1, start=i))
+    finally:
+        LiveWidget.start_idle_at_once = True
+    return tuple(
+        tuple(statistics.median(r[k] for r in out[flag]) for k in (0, 1))
+        for flag in (False, True)
+    )
+
+
+def _ab_rows(rows, operation, size, ms_ab, target):
+    before, now = ms_ab
+    rows.append(_row(operation=f"{operation} [before: always debounced]", size=size,
+                     ours_ms=before, target=target, met=None))
+    rows.append(_row(operation=operation, size=size, ours_ms=now, target=target, met=None))
+
+
 def _row(*, operation, size, ours_ms, target, met):
     updated, drawn = ours_ms
     limit = float(target.split()[1])
@@ -53,6 +84,11 @@ def _row(*, operation, size, ours_ms, target, met):
         target=target,
         met=updated <= limit,
     )
+
+
+def _perturbed(labels: np.ndarray) -> np.ndarray:
+    """A ground truth for Compare: the annotation with its labels shifted by 2 px."""
+    return np.roll(labels, 2, axis=1)
 
 
 def run(quick: bool = False) -> list[dict]:
@@ -72,48 +108,45 @@ def run(quick: bool = False) -> list[dict]:
         viewer.add_image(big["image"], name="image")
         labels = viewer.add_labels(big["annotation"], name="annotation")
 
+        sz = f"{size}²"
         _, w = viewer.window.add_plugin_dock_widget("napari-maskclean", "Threshold")
         w.method.value = "manual"
-        ms = _latency(app, w, lambda i: setattr(w.level, "value", 60.0 + 5 * (i % 10)), repeats)
-        rows.append(
-            _row(
-                operation="Threshold: level change -> preview",
-                size=f"{size}²",
-                ours_ms=ms,
-                target="<= 150 ms",
-                met=None,
-            )
-        )
+        ms = _latency_ab(app, w, lambda i: setattr(w.level, "value", 60.0 + 5 * (i % 10)),
+                         repeats)
+        _ab_rows(rows, "Threshold: level change -> preview", sz, ms, "<= 100 ms")
         w.method.value = "otsu"
         w.prefilter.value = "median"
-        ms = _latency(
+        ms = _latency_ab(
             app, w, lambda i: setattr(w.prefilter_size, "value", 3 + 2 * (i % 2)), repeats
         )
-        rows.append(
-            _row(
-                operation="Threshold: median size change (median+Otsu)",
-                size=f"{size}²",
-                ours_ms=ms,
-                target="<= 150 ms",
-                met=None,
-            )
-        )
+        _ab_rows(rows, "Threshold: median size change (median+Otsu)", sz, ms, "<= 100 ms")
         w.close_down()
 
         _, m = viewer.window.add_plugin_dock_widget("napari-maskclean", "Morphology")
         m.labels.value = labels
         m.operation.value = "close"
-        ms = _latency(app, m, lambda i: setattr(m.radius, "value", 1 + (i % 3)), repeats)
-        rows.append(
-            _row(
-                operation="Morphology: radius change (per-label close)",
-                size=f"{size}²",
-                ours_ms=ms,
-                target="<= 150 ms",
-                met=None,
-            )
-        )
+        ms = _latency_ab(app, m, lambda i: setattr(m.radius, "value", 1 + (i % 3)), repeats)
+        _ab_rows(rows, "Morphology: radius change (per-label close)", sz, ms, "<= 100 ms")
         m.close_down()
+
+        _, f = viewer.window.add_plugin_dock_widget("napari-maskclean", "Fill holes")
+        f.target.value = labels
+        ms = _latency_ab(app, f, lambda i: setattr(f.max_hole_size, "value", 60 + (i % 5)),
+                         repeats)
+        _ab_rows(rows, "Fill holes: max hole size change (labels)", sz, ms, "<= 100 ms")
+        f.close_down()
+
+        truth = viewer.add_labels(_perturbed(big["annotation"]), name="truth")
+        _, c = viewer.window.add_plugin_dock_widget("napari-maskclean",
+                                                    "Compare with ground truth")
+        c.prediction.value = labels
+        c.truth.value = truth
+        c.match.value = True
+        ms = _latency_ab(app, c, lambda i: setattr(c.iou, "value", 0.5 + 0.05 * (i % 4)),
+                         repeats)
+        _ab_rows(rows, "Compare: IoU threshold change (object matching)", sz, ms,
+                 "<= 100 ms")
+        c.close_down()
 
         try:
             _, r = viewer.window.add_plugin_dock_widget("napari-maskclean", "Region growing")

@@ -32,7 +32,7 @@ from ..core.fill import (
 from ..io import load_palette
 from ..ops import REGISTRY, FillMode
 from ..recipe import Step, merge_palette
-from ._changes import change_colormap
+from ._changes import change_colormap, compact_changes
 from ._engine import Job, LiveWidget, Result
 from ._errors import InputError
 from ._form import control_for
@@ -56,12 +56,12 @@ def _is_rgb(layer: Layer | None) -> bool:
 
 def _post_labels(before: np.ndarray):
     """Off-thread: which pixels of a label image change."""
-    return lambda after: change_preview(after, before=before)
+    return lambda after: compact_changes(change_preview(after, before=before))
 
 
 def _post_rgb(fill) -> ChangePreview:
     """Off-thread: which pixels of a colour mask change."""
-    return change_preview(fill.labels, changed=fill.changed)
+    return compact_changes(change_preview(fill.labels, changed=fill.changed))
 
 
 def _warm_up() -> None:
@@ -280,8 +280,7 @@ class FillWidget(ScopeMixin, LiveWidget):
         else:
             colormap = change_colormap(preview, source_colormap=source.colormap,
                                        highlight=self.highlight.value)
-        layer = self.update_preview(result.job, preview.data, colormap=colormap, opacity=0.9)
-        layer.colormap = colormap  # the base class sets it only when it creates the layer
+        self.update_preview(result.job, preview.data, colormap=colormap, opacity=0.9)
         msg = f"{preview.n_changed} pixel{'s' if preview.n_changed != 1 else ''} will change"
         if preview.n_zero and not _is_rgb(source):
             msg += f" ({preview.n_zero} to background 0, white)"
