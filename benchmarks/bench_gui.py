@@ -304,6 +304,8 @@ def main() -> None:
                         help=argparse.SUPPRESS)
     parser.add_argument("--first-fill-only", action="store_true",
                         help="only the cold-process first RGB Fill-holes preview")
+    parser.add_argument("--live-only", action="store_true",
+                        help="only the live latency table (no cold-process measurements)")
     args = parser.parse_args()
     if args.first_click_child is not None:
         _first_click_child(args.first_click_child)
@@ -311,7 +313,7 @@ def main() -> None:
     if args.first_fill_child is not None:
         _first_fill_child(args.first_fill_child)
         return
-    if args.first_fill_only or not args.first_click_only:
+    if args.first_fill_only or not (args.first_click_only or args.live_only):
         for cold in (True, False):
             for wait_s in (3.0, 0.0):
                 first, second = first_fill(wait_s, cold_cache=cold)
@@ -321,7 +323,7 @@ def main() -> None:
                       f"(next preview {second * 1000:.0f} ms; target <= 500 ms)")
         if args.first_fill_only:
             return
-    for cold in (True, False):
+    for cold in (True, False) if not args.live_only else ():
         for wait_s in (1.5, 0.0):
             s = first_click(wait_s, cold_cache=cold)
             what = "empty numba cache" if cold else "numba cache filled"
