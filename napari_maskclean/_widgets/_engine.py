@@ -121,7 +121,8 @@ class LiveWidget(PreviewLayer, SourceWatcher, Container):
     title : str
         Used for the preview layer's name and for progress bars.
     debounce_ms : int
-        Quiet time after the last change before a recomputation starts.
+        Quiet time after the last change before a recomputation starts, during a burst
+        of changes (a lone change starts at once: :meth:`_schedule`).
     """
 
     preview_kind: str = "labels"  # or "image"
