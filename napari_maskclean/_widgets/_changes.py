@@ -12,6 +12,31 @@ from napari.utils.colormaps import DirectLabelColormap
 
 from ..core.fill import ChangePreview
 
+
+def compact_changes(preview: ChangePreview) -> ChangePreview:
+    """Return ``preview`` with uint8/uint16 data when its values fit (run off the GUI thread).
+
+    napari draws uint8/uint16 labels straight from a texture but maps int32 pixel by
+    pixel on every redraw; a change preview is int32 and marks "becomes 0" with -1.
+    Here "becomes 0" is the first value above the new labels instead, so the data fit
+    in the smallest unsigned dtype. Wide or negative labels: ``preview`` unchanged.
+    """
+    values = [v for v in preview.values if v != preview.zero_value]
+    if any(v < 0 for v in values):
+        return preview
+    zero = max(values, default=0) + 1
+    for dtype in (np.uint8, np.uint16):
+        if zero <= np.iinfo(dtype).max:
+            break
+    else:
+        return preview
+    data = preview.data.astype(dtype)
+    if preview.n_zero:
+        data[preview.data == preview.zero_value] = zero
+    shown = tuple(sorted(values + ([zero] if preview.n_zero else [])))
+    return ChangePreview(data, preview.n_changed, preview.n_zero, zero, shown)
+
+
 #: Colour of "becomes background (0)".
 BECOMES_ZERO = (1.0, 1.0, 1.0, 1.0)
 #: Colour of every changed pixel with "highlight changes" on.
@@ -51,6 +76,12 @@ def change_colormap(
     DirectLabelColormap
         Unchanged pixels (0) transparent.
     """
+    if highlight:
+        # One colour for every changed pixel: the default colour (key None), so the
+        # colormap does not depend on the result and is not rebuilt for each one.
+        zero = HIGHLIGHT if highlight_zero else zero_colour
+        return DirectLabelColormap(color_dict={None: HIGHLIGHT, 0: TRANSPARENT,
+                                               preview.zero_value: zero})
     values = [v for v in preview.values if v != preview.zero_value]
     colours = dict(colours or {})
     missing = [v for v in values if v not in colours]
@@ -58,8 +89,6 @@ def change_colormap(
         mapped = source_colormap.map(np.asarray(missing, dtype=np.int64))
         colours.update({v: tuple(c) for v, c in zip(missing, mapped)})
     colours = {v: colours.get(v, HIGHLIGHT) for v in values}
-    if highlight:
-        colours = dict.fromkeys(colours, HIGHLIGHT)
-    colours[preview.zero_value] = HIGHLIGHT if highlight and highlight_zero else zero_colour
+    colours[preview.zero_value] = zero_colour
     colours.update({None: TRANSPARENT, 0: TRANSPARENT})
     return DirectLabelColormap(color_dict=colours)

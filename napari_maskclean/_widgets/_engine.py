@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from magicgui.widgets import Container, PushButton
-from napari.layers import Layer
+from napari.layers import Labels, Layer, Points
 from napari.qt.threading import thread_worker
 from napari.utils.notifications import show_error, show_info, show_warning
-from qtpy.QtCore import QTimer
+from qtpy.QtCore import QElapsedTimer, QTimer
 
 from ._docking import _VisibilityFilter
 from ._errors import InputError
@@ -99,6 +99,18 @@ class Result:
 
 
 
+def _is_empty(layer: Layer) -> bool | None:
+    """Whether a Labels layer is all 0 or a Points layer has no point (None: other kinds)."""
+    if isinstance(layer, Points):
+        return len(layer.data) == 0
+    if not isinstance(layer, Labels) or not isinstance(layer.data, np.ndarray):
+        return None
+    data = layer.data
+    if data.flags.c_contiguous and data.nbytes % 8 == 0 and data.size:
+        data = data.reshape(-1).view(np.uint64)  # 8 bytes at a time: 2048² in ~0.3 ms
+    return not data.any()
+
+
 class LiveWidget(PreviewLayer, SourceWatcher, Container):
     """Base class of the plugin's dock widgets (see the module docstring).
 
@@ -109,13 +121,16 @@ class LiveWidget(PreviewLayer, SourceWatcher, Container):
     title : str
         Used for the preview layer's name and for progress bars.
     debounce_ms : int
-        Quiet time after the last change before a recomputation starts.
+        Quiet time after the last change before a recomputation starts, during a burst
+        of changes (a lone change starts at once: :meth:`_schedule`).
     """
 
     preview_kind: str = "labels"  # or "image"
     #: Pause and hide the preview while the dock is hidden (a background tab, closed):
     #: five docked widgets would otherwise all recompute and overlap their previews.
     pause_when_hidden: bool = True
+    #: Start a lone change at once (see :meth:`_schedule`); False: always debounce.
+    start_idle_at_once: bool = True
 
     def __init__(self, viewer, *, title: str, debounce_ms: int = 40) -> None:
         super().__init__(labels=True)
@@ -134,15 +149,20 @@ class LiveWidget(PreviewLayer, SourceWatcher, Container):
         self._commit_note = ""
         self._dock_visible = True  # False while the dock is a background tab or closed
         self._hid_layers: list[Layer] = []
+        #: Owned layers hidden because they were empty (shown again when they are not).
+        self._emptied: list[Layer] = []
         self._watched: list[tuple[Any, Callable]] = []
         self._source_layers: list[Layer] = []
         self._history: dict[int, tuple[int, int] | None] = {}
         #: The last copy of each source layer's data: id(layer) -> (key, array).
         self._snapshots: dict[int, tuple[tuple, np.ndarray]] = {}
+        self._debounce_ms = debounce_ms
         self._timer = QTimer()
         self._timer.setSingleShot(True)
         self._timer.setInterval(debounce_ms)
         self._timer.timeout.connect(self._start)
+        #: Time since the last job started (invalid: none yet); see :meth:`_schedule`.
+        self._since_start = QElapsedTimer()
         # napari's undo/redo on a hidden layer emits no event at all: look at the
         # undo history of the source layers now and then (cheap: two lengths).
         self._history_timer = QTimer()
@@ -256,7 +276,25 @@ class LiveWidget(PreviewLayer, SourceWatcher, Container):
             return
         self._requested += 1
         if self._live and not self._hidden:
-            self._timer.start()
+            self._schedule()
+
+    def _schedule(self) -> None:
+        """Start the job at the next turn of the event loop if idle, else debounce.
+
+        A single change (a spin box step, a click) starts at once: waiting the full
+        debounce was 40 of Threshold's 90 ms. While a job runs or one started less
+        than the debounce ago (a slider dragged, a key held down), wait for a quiet
+        moment as before; the newest request still wins. The 0 ms timer lets the
+        changes made in one go (several parameters set by code) make one job.
+        """
+        busy = self._worker is not None
+        recent = (self._since_start.isValid()
+                  and self._since_start.elapsed() < self._debounce_ms)
+        if (busy or recent or not self.start_idle_at_once
+                or (self._timer.isActive() and self._timer.interval() > 0)):
+            self._timer.start(self._debounce_ms)
+        else:
+            self._timer.start(0)
 
     def set_hidden(self, hidden: bool) -> None:
         """Pause while the dock is hidden (hiding the preview); catch up when shown."""
@@ -270,10 +308,11 @@ class LiveWidget(PreviewLayer, SourceWatcher, Container):
                 layer.visible = not hidden
         if not hidden:
             self._hid_layers = []
+            self.hide_empty_layers()
         if hidden:
             self._timer.stop()
         elif self._live and not self.is_current():
-            self._timer.start()
+            self._schedule()
 
     def _snapshot(self) -> Job | None:
         """Call make_job, turning bad input into a visible message."""
@@ -312,6 +351,7 @@ class LiveWidget(PreviewLayer, SourceWatcher, Container):
         self._generation += 1
         generation = self._generation
         requested = self._requested
+        self._since_start.start()
         if self._worker is not None:
             self._worker.quit()  # its result would be stale anyway
         self.status.value = "computing…"
@@ -347,6 +387,7 @@ class LiveWidget(PreviewLayer, SourceWatcher, Container):
         except (InputError, ValueError) as err:
             self._report_error(err)
             return
+        self.hide_empty_layers()
         if self._commit_note:  # the recomputation that follows a commit
             self.status.value = "; ".join(v for v in (self._commit_note, self.status.value) if v)
             self._commit_note = ""
@@ -416,6 +457,7 @@ class LiveWidget(PreviewLayer, SourceWatcher, Container):
         self.commit_button.enabled = True
         self.status.value = ""
         self.show_result(result)
+        self.hide_empty_layers()
         return result
 
     def is_current(self) -> bool:
@@ -446,7 +488,34 @@ class LiveWidget(PreviewLayer, SourceWatcher, Container):
         show_info(f"{self.title}: {note}.")
         self.status.value = note
         self._commit_note = note  # kept in front of the next status line
+        self.hide_empty_layers()  # e.g. the seeds a commit used
         return n
+
+    def hide_empty_layers(self) -> None:
+        """Hide the owned Labels/Points layers while they are empty; show them again after.
+
+        An empty ``[preview]`` or ``[seeds]`` layer (after a commit, nothing to change)
+        only clutters the layer list. Hidden, not removed: removing layers while docks
+        open once crashed napari's software OpenGL here, and a preview is reused. Only
+        layers hidden here are shown again: a preview the user hid stays hidden.
+        """
+        if self._closed:
+            return
+        layers = self.owned_layers()
+        self._emptied = [lay for lay in self._emptied if lay in layers]
+        for layer in layers:
+            empty = _is_empty(layer)
+            if empty is None:
+                continue
+            if empty and layer.visible and not self._hidden:
+                layer.visible = False
+                self._emptied.append(layer)
+            elif not empty and layer in self._emptied:
+                self._emptied.remove(layer)
+                if self._hidden:  # shown with the dock
+                    self._hid_layers.append(layer)
+                else:
+                    layer.visible = True
 
     def _record(self, result: Result) -> None:
         """Append the recipe step of a commit to this viewer's recipe (never fails a commit)."""

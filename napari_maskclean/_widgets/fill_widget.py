@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, SpinBox
 from napari.layers import Image, Labels, Layer
+from napari.qt.threading import thread_worker
 from napari.utils.colormaps import DirectLabelColormap
 
 from ..core.fill import (
@@ -31,11 +32,12 @@ from ..core.fill import (
 from ..io import load_palette
 from ..ops import REGISTRY, FillMode
 from ..recipe import Step, merge_palette
-from ._changes import change_colormap
+from ._changes import change_colormap, compact_changes
 from ._engine import Job, LiveWidget, Result
 from ._errors import InputError
 from ._form import control_for
 from ._layers import _OWNED_PREFIXES, new_labels_layer, prefer_visible_layer
+from ._preview import warm_up_label_display
 from ._scope import SCOPES, ScopeMixin, spatial_ndim, step_placement
 from ._write import write_labels
 
@@ -54,12 +56,37 @@ def _is_rgb(layer: Layer | None) -> bool:
 
 def _post_labels(before: np.ndarray):
     """Off-thread: which pixels of a label image change."""
-    return lambda after: change_preview(after, before=before)
+    return lambda after: compact_changes(change_preview(after, before=before))
 
 
 def _post_rgb(fill) -> ChangePreview:
     """Off-thread: which pixels of a colour mask change."""
-    return change_preview(fill.labels, changed=fill.changed)
+    return compact_changes(change_preview(fill.labels, changed=fill.changed))
+
+
+def _warm_up() -> None:
+    """Run the fills once on tiny 2D arrays so that numba's kernels are ready.
+
+    Colour codes, palette estimation and snapping, nearest fill, island removal and
+    the change preview, for RGB masks and label images, then napari's colouring of
+    the preview layer. Loaded from numba's cache when it holds them (fast),
+    compiled otherwise (seconds, while the user looks at the dock).
+    """
+    rgb = np.zeros((12, 12, 3), np.uint8)
+    rgb[:6] = (230, 159, 0)
+    rgb[2, 2] = (1, 2, 3)  # off-palette: a hole
+    rgb[9, 9] = (230, 159, 0)  # an island
+    for kwargs in ({}, {"max_hole_size": 4, "min_island_size": 2},
+                   {"palette": [[0, 0, 0], [230, 159, 0]], "snap": 10.0}):
+        fill = fill_rgb_mask(rgb, spacing=[1.0, 1.0], **kwargs)
+        _post_rgb(fill)
+    labels = np.zeros((12, 12), np.int32)
+    labels[:6] = 1
+    labels[2, 2] = 0
+    labels[9, 9] = 2
+    for kwargs in ({}, {"max_hole_size": 4, "min_island_size": 2, "max_distance": 3.0}):
+        _post_labels(labels)(fill_labels(labels, spacing=[1.0, 1.0], **kwargs))
+    warm_up_label_display()
 
 
 class FillWidget(ScopeMixin, LiveWidget):
@@ -144,6 +171,8 @@ class FillWidget(ScopeMixin, LiveWidget):
         self._rewatch_sources()
         self._update_visibility()
         self.request()
+        # Compile (or load from numba's cache) the kernels now, not at the first preview.
+        thread_worker(_warm_up, ignore_errors=True)().start()
 
     # ---- GUI state ---------------------------------------------------------------------
     def _target_choices(self, _widget=None) -> list[Layer]:
@@ -251,8 +280,7 @@ class FillWidget(ScopeMixin, LiveWidget):
         else:
             colormap = change_colormap(preview, source_colormap=source.colormap,
                                        highlight=self.highlight.value)
-        layer = self.update_preview(result.job, preview.data, colormap=colormap, opacity=0.9)
-        layer.colormap = colormap  # the base class sets it only when it creates the layer
+        self.update_preview(result.job, preview.data, colormap=colormap, opacity=0.9)
         msg = f"{preview.n_changed} pixel{'s' if preview.n_changed != 1 else ''} will change"
         if preview.n_zero and not _is_rgb(source):
             msg += f" ({preview.n_zero} to background 0, white)"
@@ -352,6 +380,7 @@ class FillWidget(ScopeMixin, LiveWidget):
             if preview is not None:  # the RGB source does not change: clear what is done
                 preview.data[...] = 0
                 preview.refresh()
+                self.hide_empty_layers()
             self.status.value = (f"committed to {new} {layer.name!r} (Ctrl-Z on it undoes); "
                                  "nothing left to change")
         return n

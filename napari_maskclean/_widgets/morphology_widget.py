@@ -11,7 +11,7 @@ from ..core.fill import change_preview
 from ..core.morphology import morphology
 from ..ops import REGISTRY
 from ..recipe import Step
-from ._changes import change_colormap
+from ._changes import change_colormap, compact_changes
 from ._engine import Job, LiveWidget, Result
 from ._form import SpecForm
 from ._layers import layer_combo, prefer_visible_layer
@@ -101,7 +101,7 @@ class MorphologyWidget(ScopeMixin, LiveWidget):
         region = self.region_for(layer)
         data = self.array_for(layer, region)
         return Job(morphology, (data,), self.params(layer), layer, region,
-                   post=lambda after: change_preview(after, before=data))
+                   post=lambda after: compact_changes(change_preview(after, before=data)))
 
     def show_result(self, result: Result) -> None:
         """Show the pixels that will change (or the whole result) in the labels' colours."""
@@ -114,9 +114,7 @@ class MorphologyWidget(ScopeMixin, LiveWidget):
         if not result_mode:
             colormap = change_colormap(changes, source_colormap=source.colormap,
                                        highlight=self.show.value == _SHOW[0])
-            layer = self.update_preview(result.job, changes.data, colormap=colormap,
-                                        opacity=0.9)
-            layer.colormap = colormap  # new colours each time; set on creation only
+            self.update_preview(result.job, changes.data, colormap=colormap, opacity=0.9)
         else:
             self.update_preview(result.job, result.value, colormap=source.colormap,
                                 opacity=0.7)

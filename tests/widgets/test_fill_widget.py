@@ -420,3 +420,43 @@ def test_rgb_auto_mode_warns_and_keeps_a_black_background(make_napari_viewer, qt
     w.rgb_invalid.value = "colour + off-palette"
     result = wait_for_result(qtbot, w)
     assert "WARNING" in w.status.value and not (result.value.labels == 0).any()
+
+
+def test_rgb_preview_cleared_by_a_commit_is_hidden(make_napari_viewer, qtbot):
+    from napari_maskclean._synthetic import OKABE_ITO, blob_map, jpeg
+
+    img = jpeg(OKABE_ITO[blob_map((96, 96), seed=4)])
+    viewer = make_napari_viewer()
+    viewer.add_image(img, name="RGB", rgb=True)
+    w = dock(viewer)
+    wait_for_result(qtbot, w)
+    assert w.preview_layer().visible
+    assert w.run_commit() > 0
+    assert not w.preview_layer().data.any()
+    assert not w.preview_layer().visible
+
+
+def test_opening_the_dock_warms_up_its_kernels_off_the_gui_thread(
+        make_napari_viewer, qtbot, monkeypatch):
+    """The numba kernels compile (or load from the cache) when the dock opens, in the
+    background, so that the first preview does not wait for them."""
+    import threading
+
+    import napari_maskclean._widgets.fill_widget as fw
+
+    calls = []
+
+    def record(func):
+        def wrapper(*args, **kwargs):
+            calls.append((func.__name__, threading.get_ident()))
+            return func(*args, **kwargs)
+        return wrapper
+
+    for name in ("fill_rgb_mask", "fill_labels", "warm_up_label_display"):
+        monkeypatch.setattr(fw, name, record(getattr(fw, name)))
+    viewer = make_napari_viewer()  # no layer: no preview to compute
+    w = dock(viewer)
+    assert w.last_result is None
+    qtbot.waitUntil(lambda: {"fill_rgb_mask", "fill_labels", "warm_up_label_display"}
+                    <= {name for name, _ in calls}, timeout=30000)
+    assert threading.get_ident() not in {ident for _, ident in calls}

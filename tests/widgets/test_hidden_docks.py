@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from napari_maskclean._widgets._docking import _OUR_DOCKS
 from tests.conftest import wait_for_result
 
 pytestmark = pytest.mark.gui
@@ -26,13 +27,19 @@ def tabbed(make_napari_viewer, qtbot):
     docks = {}
     for name in ("Threshold", "Morphology", "Region growing"):
         docks[name] = viewer.window.add_plugin_dock_widget("napari-maskclean", name)
-    settle(qtbot)  # they open as tabs, the newest in front
+    # They open as tabs, each raised by a deferred call at its first show: wait for all
+    # of those before choosing the tab in front, or a late one raises its dock after.
+    qtbot.waitUntil(lambda: all(dock in _OUR_DOCKS for dock, _ in docks.values()))
     first = docks["Threshold"][0]
     for dock, _ in list(docks.values())[1:]:
         viewer.window._qt_window.tabifyDockWidget(first, dock)
     first.raise_()
-    settle(qtbot)
-    return viewer, {name: widget for name, (_, widget) in docks.items()}, docks
+    widgets = {name: widget for name, (_, widget) in docks.items()}
+    # Threshold in front, the others paused; what each dock knows of it, not a delay
+    qtbot.waitUntil(lambda: all(w._dock_visible == (name == "Threshold")
+                                and w._hidden == (name != "Threshold")
+                                for name, w in widgets.items()))
+    return viewer, widgets, docks
 
 
 def test_background_tabs_do_not_compute_or_show_previews(tabbed, qtbot):
@@ -133,3 +140,66 @@ def test_no_popups_from_a_background_tab(tabbed, qtbot, monkeypatch):
     assert popups == [] and "something is wrong" in morphology.status.value
     threshold._report_error(live.InputError("in front"))
     assert popups == ["in front"]
+
+
+ALL_DOCKS = ("Threshold", "Morphology", "Region growing", "Fill holes",
+             "Compare with ground truth", "Instances", "Label noise", "Recipe", "RGB to grey")
+
+
+def _tab_bars_with(main, titles):
+    from qtpy.QtWidgets import QTabBar
+
+    return [bar for bar in main.findChildren(QTabBar)
+            if any(bar.tabText(i) in titles for i in range(bar.count()))]
+
+
+def test_opening_every_dock_keeps_the_window_height(make_napari_viewer, qtbot):
+    """Tall docks (Compare, Label noise) scroll instead of making the window taller."""
+    viewer = make_napari_viewer(show=True)
+    viewer.open_sample("napari-maskclean", "coins")
+    main = viewer.window._qt_window
+    settle(qtbot)
+    height = main.height()
+    for name in ALL_DOCKS:
+        dock, _ = viewer.window.add_plugin_dock_widget("napari-maskclean", name)
+        settle(qtbot, 100)
+        assert main.height() == height, f"the window grew when {name!r} opened"
+        assert dock.minimumSizeHint().height() < height
+
+
+def test_tab_titles_are_not_cut(make_napari_viewer, qtbot):
+    """The plugin's tabs show their short titles in full ("Threshold", not "Th…")."""
+    viewer = make_napari_viewer(show=True)
+    viewer.add_image(np.zeros((64, 64), np.uint8), name="image")
+    names = ("Threshold", "Morphology", "Region growing", "Fill holes",
+             "Compare with ground truth", "Instances")
+    widgets = [viewer.window.add_plugin_dock_widget("napari-maskclean", n)[1] for n in names]
+    titles = {w.title for w in widgets}
+    main = viewer.window._qt_window
+    qtbot.waitUntil(lambda: len(_tab_bars_with(main, titles)) == 1)
+    bar = _tab_bars_with(main, titles)[0]
+    assert {bar.tabText(i) for i in range(bar.count())} == titles
+    metrics = bar.fontMetrics()
+    for i in range(bar.count()):
+        text = bar.tabText(i)
+        assert bar.tabRect(i).width() >= metrics.horizontalAdvance(text), text
+
+
+def test_seeds_used_by_a_commit_leave_no_visible_empty_layer(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    image = np.zeros((64, 64), np.uint8)
+    image[10:30, 10:30] = 200
+    viewer.add_image(image, name="image")
+    _, region = viewer.window.add_plugin_dock_widget("napari-maskclean", "Region growing")
+    region.click((20.0, 20.0))
+    wait_for_result(qtbot, region)
+    seeds = region.seeds_layer()
+    assert seeds.visible and len(seeds.data) == 1
+    assert region.run_commit() > 0
+    assert len(seeds.data) == 0
+    assert not seeds.visible
+    qtbot.waitUntil(lambda: region.preview_layer() is None
+                    or not region.preview_layer().visible)  # the preview empties too
+    region.click((40.0, 40.0))  # a new seed: the layer is shown with its result
+    qtbot.waitUntil(lambda: region.is_current() and len(seeds.data) == 1)
+    assert seeds.visible

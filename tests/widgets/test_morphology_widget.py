@@ -171,7 +171,8 @@ def test_changes_preview_shows_only_what_changes(make_napari_viewer, qtbot, two_
     np.testing.assert_array_equal(prev != 0, changed)
     grown = changed & (expected != 0)
     zero = prev[5, 75]
-    assert zero < 0  # "becomes background" has its own value...
+    # "becomes background" has its own value, none of the labels gained...
+    assert zero == w.last_result.extra.zero_value and zero not in prev[grown]
     colormap = w.preview_layer().colormap
     np.testing.assert_allclose(colormap.map(zero), [1, 1, 1, 1])  # ...shown white
     for value in np.unique(prev[grown]):
@@ -261,3 +262,48 @@ def test_starts_on_the_visible_layer_and_never_selects_a_hidden_one(make_napari_
     w.labels.value = viewer.layers["coins truth"]  # the user's explicit choice
     wait_for_result(qtbot, w)
     assert viewer.layers.selection.active is not viewer.layers["coins truth"]
+
+
+def test_empty_change_preview_is_hidden_after_a_commit_and_shown_again(
+        make_napari_viewer, qtbot, two_labels):
+    """After a commit nothing is left to change: the empty [preview] layer is hidden, and
+    shown again when an edit gives it something to show."""
+    viewer = make_napari_viewer()
+    layer = viewer.add_labels(two_labels.copy(), name="labels")
+    w = dock(viewer, show="changes")
+    w.operation.value = "fill_holes"
+    wait_for_result(qtbot, w)
+    assert w.preview_layer().visible and w.preview_layer().data.any()
+    assert w.run_commit() > 0
+    wait_for_result(qtbot, w)  # the recomputation that follows the commit
+    assert not w.preview_layer().data.any()
+    assert not w.preview_layer().visible
+    layer.paint((20, 20), 0)  # a new hole: something to preview again
+    qtbot.waitUntil(lambda: w.is_current() and w.preview_layer().data.any())
+    assert w.preview_layer().visible
+
+
+def test_change_preview_is_drawn_from_a_small_dtype_and_keeps_its_colormap(
+        make_napari_viewer, qtbot, two_labels):
+    """The preview holds uint8 (napari maps int32 pixel by pixel on every redraw), and a
+    new result with the same colours does not rebuild the colormap (a second redraw)."""
+    viewer = make_napari_viewer()
+    viewer.add_labels(two_labels.copy(), name="labels")
+    w = dock(viewer, show="changes")  # highlight: every change magenta
+    w.operation.value = "erode"  # pixels become background
+    w.radius.value = 1
+    wait_for_result(qtbot, w)
+    layer = w.preview_layer()
+    changes = w.last_result.extra
+    assert changes.n_zero > 0
+    assert layer.data.dtype == np.uint8
+    np.testing.assert_array_equal(layer.data == changes.zero_value,
+                                  (w.last_result.value == 0) & (two_labels != 0))
+    assert layer.colormap.map(changes.zero_value)[:3].tolist() == [1.0, 1.0, 1.0]  # white
+    replaced = []
+    layer.events.colormap.connect(replaced.append)
+    w.radius.value = 2
+    qtbot.waitUntil(lambda: w.is_current() and w.last_result.job.params["radius"] == 2)
+    assert w.preview_layer() is layer
+    assert replaced == []
+    np.testing.assert_array_equal(layer.data != 0, w.last_result.value != two_labels)

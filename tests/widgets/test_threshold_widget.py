@@ -450,3 +450,46 @@ def test_histogram_sits_above_target_and_commit(make_napari_viewer, coins):
 
     assert row(w.invert.native) < row(w.histogram) < row(w.target.native) \
         < row(w.commit_button.native)
+
+
+def test_an_empty_mask_preview_is_hidden_and_a_user_hidden_one_stays_hidden(
+        make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    image = np.zeros((40, 40), np.uint8)
+    image[5:20, 5:20] = 200
+    viewer.add_image(image, name="image")
+    _, w = viewer.window.add_plugin_dock_widget("napari-maskclean", "Threshold")
+    w.method.value = "manual"
+    w.level.value = 100
+    wait_for_result(qtbot, w)
+    assert w.preview_layer().visible
+    w.level.value = 250  # nothing above: an empty mask
+    qtbot.waitUntil(lambda: w.is_current() and not w.preview_layer().data.any())
+    assert not w.preview_layer().visible
+    w.level.value = 100
+    qtbot.waitUntil(lambda: w.is_current() and w.preview_layer().data.any())
+    assert w.preview_layer().visible  # hidden by the plugin: shown again
+    w.preview_layer().visible = False  # the user's choice
+    w.level.value = 101
+    qtbot.waitUntil(lambda: w.is_current() and w.last_result.job.params["level"] == 101)
+    assert not w.preview_layer().visible
+
+
+def test_a_lone_change_starts_at_once_and_a_burst_is_debounced(make_napari_viewer, qtbot):
+    """An idle widget starts a job at the next turn of the event loop (not after the
+    debounce); a change while a job runs, or just after one started, waits for quiet."""
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((40, 40), np.uint8), name="image")
+    _, w = viewer.window.add_plugin_dock_widget("napari-maskclean", "Threshold")
+    w.method.value = "manual"
+    wait_for_result(qtbot, w)
+    qtbot.waitUntil(lambda: w._since_start.elapsed() > w._debounce_ms)  # idle again
+    w.level.value = 10
+    assert w._timer.isActive() and w._timer.interval() == 0
+    w.level.value = 11  # in the same go: still one job, at once
+    assert w._timer.isActive() and w._timer.interval() == 0
+    qtbot.waitUntil(lambda: not w._timer.isActive())  # the job started
+    w.level.value = 12  # right after a start: a burst, debounced
+    assert w._timer.isActive() and w._timer.interval() == w._debounce_ms
+    wait_for_result(qtbot, w)
+    assert w.last_result.job.params["level"] == 12
