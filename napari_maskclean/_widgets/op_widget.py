@@ -59,6 +59,8 @@ class OpWidget(ScopeMixin, LiveWidget):
         super().__init__(viewer, title=spec.name.replace("_", " ").capitalize())
         role = spec.inputs[0].role
         kinds, rgb = _INPUT_LAYERS[role]
+        if spec.inputs[0].rgb is not None:  # e.g. to_grey lists colour images only
+            rgb = spec.inputs[0].rgb
         self.role = role
         self.source = layer_combo(viewer, kinds, rgb=rgb, label=role,
                                   tooltip=spec.inputs[0].doc or f"The {role} layer.")

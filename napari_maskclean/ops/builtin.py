@@ -388,7 +388,7 @@ RGB_TO_LABELS = register(OpSpec(
 TO_GREY = register(OpSpec(
     name="to_grey",
     func="napari_maskclean.core.convert:to_grey",
-    inputs=(Input("image", doc="channel-last RGB(A) image"),),
+    inputs=(Input("image", doc="channel-last RGB(A) image", rgb=True),),
     output=OutputKind.IMAGE,
     doc="Reduce an RGB image to its luminance or one channel.",
     params=(Param("channel", RGBChannel, "luminance", label="RGB as",

@@ -331,13 +331,15 @@ class Input:
     """One input of an operation.
 
     ``arg`` is the core function's keyword for it; ``None`` passes it
-    positionally (in the order of :attr:`OpSpec.inputs`).
+    positionally (in the order of :attr:`OpSpec.inputs`). ``rgb`` True means
+    the input must be a colour image (a widget then lists RGB layers only).
     """
 
     role: str
     arg: str | None = None
     optional: bool = False
     doc: str = ""
+    rgb: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -75,3 +75,17 @@ def test_to_grey_dock_makes_an_image_layer(make_napari_viewer, qtbot):
     assert step.op == "to_grey" and step.params == {"channel": "green"}
     out = Recipe(steps=[step]).apply({"astro": astro})
     np.testing.assert_array_equal(out["astro to_grey"], grey)
+
+
+def test_to_grey_dock_lists_colour_images_only(make_napari_viewer, qtbot, monkeypatch):
+    # opening it beside a grey image must not pick the grey one (an error popup at once)
+    errors = []
+    monkeypatch.setattr("napari_maskclean._widgets._engine.show_error", errors.append)
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((20, 30), np.uint8), name="grey")
+    astro = viewer.add_image(skdata.astronaut()[::8, ::8], name="astro", rgb=True)
+    _dock, w = viewer.window.add_plugin_dock_widget("napari-maskclean", "RGB to grey")
+    assert [layer.name for layer in w.source.choices] == ["astro"]
+    assert w.source.value is astro
+    qtbot.wait(200)
+    assert errors == []
