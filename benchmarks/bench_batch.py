@@ -170,7 +170,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="8,192² and 100 files")
     parser.add_argument("--only", choices=["big", "files"], default=None)
-    parser.add_argument("--tile", type=int, default=4096, help="tile edge of the big run")
+    parser.add_argument("--tile", type=int, default=3072, help="tile edge of the big run")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench_batch_"))
     try:

@@ -53,7 +53,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
                         help="address of an existing dask.distributed scheduler, "
                              "e.g. tcp://host:8786 (default: a local cluster)")
     parser.add_argument("--tile-size", type=int, default=None,
-                        help="tile edge in pixels for big inputs (default 4096)")
+                        help="tile edge in pixels for big inputs (default 3072)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return parser
 
