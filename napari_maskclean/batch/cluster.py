@@ -94,6 +94,19 @@ def client_for(
         raise ClusterError(f"could not start {n} local dask workers: {err}") from None
     try:
         with Client(cluster) as client:
+            if processes:
+                # one task per core in each worker: no extra threads inside a task
+                client.run(_one_thread_per_task)
             yield client
     finally:
         cluster.close()
+
+
+def _one_thread_per_task() -> None:
+    """Run in each local worker process: kernels and OpenCV use one thread."""
+    import cv2
+
+    from ..core._parallel import set_max_threads
+
+    set_max_threads(1)
+    cv2.setNumThreads(1)

@@ -23,14 +23,27 @@ MAX_THREADS = 4
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
+_limit: int | None = None
+
+
+def set_max_threads(n: int | None) -> None:
+    """Use at most ``n`` threads per kernel in this process (None: as many as CPUs).
+
+    A dask worker process that runs one task per core sets 1: the processes are
+    the parallelism, and more threads would only compete for the same cores.
+    """
+    global _limit
+    _limit = None if n is None else max(1, int(n))
 
 
 def usable_cpus() -> int:
-    """The CPUs this process may run on, at most :data:`MAX_THREADS`."""
+    """The CPUs this process may run on, at most :data:`MAX_THREADS` (and the set limit)."""
     try:
         n = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         n = os.cpu_count() or 1
+    if _limit is not None:
+        n = min(n, _limit)
     return max(1, min(MAX_THREADS, n))
 
 

@@ -222,3 +222,22 @@ def test_a_big_tiff_runs_tiled_on_worker_processes(tmp_path):
     assert not summary.failed, summary.failed
     got = zarr.open_group(str(tmp_path / "out" / "big.zarr"))["0"][...]
     np.testing.assert_array_equal(got, RECIPE.apply(img))
+
+
+def test_local_worker_processes_run_kernels_on_one_thread():
+    from napari_maskclean.core import _parallel
+
+    def probe():
+        import cv2
+
+        from napari_maskclean.core._parallel import usable_cpus
+
+        return usable_cpus(), cv2.getNumThreads()
+
+    with client_for(workers=1, processes=True) as c:
+        (threads, cv_threads), = c.run(probe).values()
+    assert threads == 1 and cv_threads == 1
+    # this process is unaffected
+    import os
+
+    assert _parallel.usable_cpus() == min(_parallel.MAX_THREADS, len(os.sched_getaffinity(0)))
