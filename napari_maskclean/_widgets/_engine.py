@@ -11,6 +11,10 @@ Every dock widget of the plugin is a :class:`LiveWidget`. A subclass only says
   :class:`~napari_maskclean.recipe.Step`; the base class records it in the viewer's
   recipe after every commit that changed pixels).
 
+(About 550 lines, one concern: the request -> worker -> result -> preview ->
+commit cycle every dock shares; the preview layer, writing, history and docking
+already live in their own modules.)
+
 The base class does the rest: it debounces parameter changes, runs the job off the GUI
 thread, drops stale results (newest request wins), shows the result in a preview layer
 that the plugin owns, follows edits of the source layer (:mod:`._history`) and slider

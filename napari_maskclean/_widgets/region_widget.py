@@ -6,7 +6,8 @@ seed; a click inside a label of the target refines that label (re-grown from its
 extent) or erases it ('click in a label'), one undo step each. Shift+wheel
 changes the tolerance of the flood rule. A click-and-drag still pans the view.
 The work itself (sessions, jobs, steps) is in :mod:`.region_jobs`, the seeds layer and
-the mouse in :mod:`.region_seeds`.
+the mouse in :mod:`.region_seeds`; what stays here (just over 500 lines) is the dock's
+form and its wiring.
 """
 
 from __future__ import annotations
