@@ -29,6 +29,7 @@ checks); everything separable already lives in the modules above.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -45,7 +46,14 @@ from .compare import (
     error_components,
     per_class_metrics,
 )
-from .matching import _n_distinct_nonzero, instance_labels, match_objects, object_centres
+from .matching import (
+    _check_labels_image,
+    _instance_overlaps,
+    _n_distinct_nonzero,
+    instance_labels,
+    match_objects_from_overlaps,
+    object_centres,
+)
 from .threshold import threshold_mask
 from .windows import Box, common_shape
 
@@ -512,9 +520,28 @@ def compare(
             t, p = np.where(t == positive, t, 0), np.where(p == positive, p, 0)
         ti = t if truth_instances and truth_method is None else instance_labels(t)
         pi = p if pred_instances and pred_method is None else instance_labels(p)
+        tid, pid, area_t, area_p, i_t, i_p, inter = _instance_overlaps(
+            _check_labels_image(ti, "ground truth"), _check_labels_image(pi, "prediction"))
+        overlaps = (tid, pid, area_t, area_p, tid[i_t], pid[i_p], inter)
         live.objects = {
-            "match": match_objects(ti, pi, iou_threshold=iou_threshold),
+            "match": match_objects_from_overlaps(*overlaps, iou_threshold=iou_threshold),
+            "overlaps": overlaps,
             "truth_centres": object_centres(ti),
             "pred_centres": object_centres(pi),
         }
     return live
+
+
+def rematch(live: LiveComparison, *, iou_threshold: float) -> LiveComparison:
+    """The same comparison with objects matched at another IoU threshold.
+
+    Only the matching runs again, from the object overlaps :func:`compare`
+    kept (milliseconds instead of a full recount on 2048²). The counts and
+    error components are shared with ``live``, which is not modified.
+    """
+    if live.objects is None or "overlaps" not in live.objects:
+        raise ValueError("this comparison matched no objects; compare with iou_threshold")
+    out = copy.copy(live)
+    out.objects = {**live.objects, "match": match_objects_from_overlaps(
+        *live.objects["overlaps"], iou_threshold=iou_threshold)}
+    return out

@@ -920,3 +920,44 @@ def test_instance_stack_layer_and_single_coco_layer(make_napari_viewer, qtbot, t
     w.mode.value = "multi-class"
     qtbot.waitUntil(lambda: w.last_error is not None, timeout=5000)
     assert "are not classes" in str(w.last_error) and "'any foreground'" in str(w.last_error)
+
+
+def test_an_iou_change_rematches_without_recounting(make_napari_viewer, qtbot, monkeypatch):
+    from napari_maskclean.core import review
+
+    viewer = make_napari_viewer()
+    truth = np.zeros((60, 80), np.int32)
+    truth[5:25, 5:25], truth[30:50, 40:70] = 1, 2
+    pred = np.roll(truth, 3, axis=1)
+    pred[30:50, 40:52] = 0  # object 2 loses part of itself: IoU ~0.5
+    t = viewer.add_labels(truth, name="truth")
+    p = viewer.add_labels(pred, name="pred")
+    _dock, w = viewer.window.add_plugin_dock_widget("napari-maskclean",
+                                                    "Compare with ground truth")
+    w.prediction.value, w.truth.value = p, t
+    w.match.value = True
+    w.iou.value = 0.3
+    qtbot.waitUntil(lambda: w.is_current() and w._state is not None
+                    and w._state.objects is not None, timeout=10000)
+    full = []
+    monkeypatch.setattr(review, "compare", lambda *a, **k: full.append(1))
+    import napari_maskclean._widgets.compare.widget as widget_module
+
+    monkeypatch.setattr(widget_module, "compare", lambda *a, **k: full.append(1))
+    before = len(w._state.objects["match"].matches)
+    w.iou.value = 0.9
+    qtbot.waitUntil(lambda: w.is_current() and w._state.objects["match"].iou_threshold == 0.9,
+                    timeout=10000)
+    assert full == []  # no full recount
+    after = w._state.objects["match"]
+    assert len(after.matches) < before
+    # the same as matching from scratch at 0.9
+    from napari_maskclean.core.matching import match_objects
+    assert after.matches == match_objects(truth, pred, iou_threshold=0.9).matches
+    # an edit makes the next change a full comparison again
+    monkeypatch.undo()
+    p.paint((10, 10), 7)
+    w.iou.value = 0.5
+    qtbot.waitUntil(lambda: w.is_current() and w._state.objects["match"].iou_threshold == 0.5,
+                    timeout=10000)
+    assert w._state_job.func is widget_module.compare
