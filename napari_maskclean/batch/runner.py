@@ -203,7 +203,9 @@ def run_batch(
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     name, role, channel = _run._input_role(recipe)
-    files, problems = _run.expand_inputs(inputs)
+    # the files a recipe reads: images/masks, or COCO JSON for instance recipes
+    files, problems = _run.expand_inputs(inputs, _run._ROLE_EXTENSIONS.get(role,
+                                                                          _run._EXTENSIONS))
     summary = _run.RunSummary(failed=list(problems))
     jobs = _plan(recipe, files, outdir, big_pixels, summary)
     recipe_json = recipe.to_json()

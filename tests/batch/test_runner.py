@@ -241,3 +241,26 @@ def test_local_worker_processes_run_kernels_on_one_thread():
     import os
 
     assert _parallel.usable_cpus() == min(_parallel.MAX_THREADS, len(os.sched_getaffinity(0)))
+
+
+def test_a_folder_of_coco_files(tmp_path, client):
+    # maskclean run on dask finds the COCO JSON files of a folder for an instance recipe
+    from napari_maskclean.core.rle import rle_encode
+    from napari_maskclean.io_coco import coco_to_dict, read_coco
+    from napari_maskclean.ops.instances import merge_instances
+
+    src = tmp_path / "in"
+    src.mkdir()
+    masks = [np.zeros((30, 40), bool) for _ in range(3)]
+    masks[0][2:20, 2:20] = masks[1][2:20, 2:21] = masks[2][22:28, 25:35] = True
+    data = {"images": [{"id": 1, "file_name": "a.png", "height": 30, "width": 40}],
+            "categories": [{"id": 1, "name": "cell"}],
+            "annotations": [{"id": k + 1, "image_id": 1, "category_id": 1, "iscrowd": 0,
+                             "segmentation": rle_encode(m)} for k, m in enumerate(masks)]}
+    (src / "a.json").write_text(json.dumps(data))
+    recipe = Recipe(steps=[Step("merge_redundant", {"threshold": 0.8}, {"instances": "coco"},
+                                "coco")])
+    summary = run_batch(recipe, [src], tmp_path / "out", client=client)
+    assert not summary.failed and summary.n_ok == 1
+    got = json.loads((tmp_path / "out" / "a.json").read_text())
+    assert got == coco_to_dict(merge_instances(read_coco(data), threshold=0.8))
