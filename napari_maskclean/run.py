@@ -1,4 +1,4 @@
-"""Run a recipe over files, in memory, one file after another (``maskclean run``).
+"""Run a recipe over files, in memory, one file after another.
 
 Each input file is read through :mod:`napari_maskclean.io` as the recipe's one
 input layer (an image, a label image, or a colour mask, by the role of the first
@@ -7,7 +7,9 @@ step that reads it; a COCO JSON file for instance ops, read through
 output folder in the input's format, atomically, never replacing a file unless
 ``overwrite``. Next to every output goes a JSON sidecar with the recipe, the
 versions and the input's SHA-256. A file that cannot be processed gets a
-one-line reason and the run goes on. The dask engine (``batch.py``) scales this.
+one-line reason and the run goes on. ``maskclean run`` runs the same per-file
+code as dask tasks (:mod:`napari_maskclean.batch.runner`, whose command line is
+:mod:`napari_maskclean.batch.cli_run`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import hashlib
 import json
 import os
 import platform
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,7 @@ import numpy as np
 from . import __version__, io
 from .recipe import Recipe, RecipeError, atomic_write
 
-__all__ = ["RunSummary", "expand_inputs", "main_run", "run_recipe"]
+__all__ = ["RunSummary", "expand_inputs", "run_recipe"]
 
 _EXTENSIONS = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".npy", ".zarr")
 _SIDECAR = ".recipe.json"
@@ -268,38 +269,3 @@ def _process(recipe: Recipe, name: str, data: Any, src: Path, outdir: Path,
     payload = (json.dumps(meta, indent=2) + "\n").encode()
     atomic_write(sidecar, lambda tmp: Path(tmp).write_bytes(payload), overwrite=overwrite)
     return out
-
-
-def _bar(done: int, total: int, name: str) -> None:
-    width = 30
-    filled = width * done // max(total, 1)
-    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} "
-                     f"{Path(name).name[:40]:<40}")
-    if done == total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
-
-
-def main_run(argv: Sequence[str] | None = None) -> int:
-    """``maskclean run RECIPE INPUT... -o OUTDIR [--overwrite] [--quiet]``; the exit code."""
-    import argparse
-
-    parser = argparse.ArgumentParser(
-        prog="maskclean run",
-        description="Replay a recipe (saved from the Recipe dock) on files, one after another.")
-    parser.add_argument("recipe", help="recipe JSON file")
-    parser.add_argument("inputs", nargs="+", help="files, folders or glob patterns")
-    parser.add_argument("-o", "--outdir", required=True, help="output folder (created)")
-    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    args = parser.parse_args(argv)
-    try:
-        recipe = Recipe.load(args.recipe)
-        summary = run_recipe(recipe, args.inputs, args.outdir, overwrite=args.overwrite,
-                             progress=None if args.quiet else _bar)
-    except (RecipeError, FileNotFoundError, OSError) as err:
-        print(f"maskclean run: {err}", file=sys.stderr)
-        return 2
-    for line in summary.lines():
-        print(line, file=sys.stderr if line.startswith("FAILED") else sys.stdout)
-    return summary.exit_code

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from napari_maskclean import io
+from napari_maskclean.batch.cli_run import main as main_run
 from napari_maskclean.recipe import Recipe, Step
-from napari_maskclean.run import main_run, run_recipe, sha256
+from napari_maskclean.run import run_recipe, sha256
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_data"
 

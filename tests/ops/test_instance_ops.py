@@ -7,13 +7,14 @@ import json
 import numpy as np
 import pytest
 
+from napari_maskclean.batch.cli_run import main as main_run
 from napari_maskclean.core.instances import mask_nms, merge_redundant
 from napari_maskclean.core.rle import rle_decode, rle_encode
 from napari_maskclean.io_coco import coco_to_dict, read_coco, write_coco
 from napari_maskclean.ops import REGISTRY, OutputKind, ParamError
 from napari_maskclean.ops.instances import instance_groups, merge_instances, nms_instances
 from napari_maskclean.recipe import Recipe, Step
-from napari_maskclean.run import main_run, run_recipe
+from napari_maskclean.run import run_recipe
 
 H, W = 40, 50
 

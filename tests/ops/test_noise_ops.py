@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 
 from napari_maskclean import io
+from napari_maskclean.batch.cli_run import main as main_run
 from napari_maskclean.core.noise import elastic_deform_labels
 from napari_maskclean.core.noise_copy import image_seed, noisy_labels
 from napari_maskclean.ops import REGISTRY, GlobalHow, LocalityKind, ParamError
 from napari_maskclean.ops.noise import DEFAULTS
 from napari_maskclean.recipe import Recipe, RecipeError, Scope, Step
-from napari_maskclean.run import main_run, run_recipe
+from napari_maskclean.run import run_recipe
 
 
 def _labels(seed: int, shape=(96, 96)) -> np.ndarray:
