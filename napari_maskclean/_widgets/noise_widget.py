@@ -425,7 +425,7 @@ class NoiseWidget(ScopeMixin, LiveWidget):
         target = float(self.target_value.value)
         kw = dict(sigma=p["sigma"], area_threshold=p["area_threshold"],
                   ignore_index=p["ignore_index"], suppression=p["suppression"],
-                  random_state=p["random_state"])
+                  instance_safe=p["instance_safe"], random_state=p["random_state"])
         if dice:
             kw["target_dice"] = target
         else:
@@ -475,7 +475,7 @@ class NoiseWidget(ScopeMixin, LiveWidget):
         repeats = int(self.sweep_repeats.value)
         kw = dict(repeats=repeats, metrics=_SWEEP_METRICS, random_state=p["random_state"],
                   area_threshold=p["area_threshold"], ignore_index=p["ignore_index"],
-                  suppression=p["suppression"])
+                  suppression=p["suppression"], instance_safe=p["instance_safe"])
         sigma = p["sigma"]
 
         def work():

@@ -252,6 +252,7 @@ def calibrate_noise(
     area_threshold: int = 1000,
     ignore_index: int | None = None,
     suppression: Suppression = "seed",
+    instance_safe: bool = False,
     boundary_tolerance: float = 2,
     random_state: int | None = 0,
 ) -> Calibration:
@@ -281,7 +282,7 @@ def calibrate_noise(
         Largest ``alpha`` tried.
     max_evaluations : int, optional
         Largest number of ``alpha`` values tried.
-    area_threshold, ignore_index, suppression
+    area_threshold, ignore_index, suppression, instance_safe
         As in :func:`~napari_maskclean.core.noise.elastic_deform_labels`.
     boundary_tolerance : float, optional
         Tolerance of the boundary F1 score reported in ``figures``.
@@ -316,7 +317,8 @@ def calibrate_noise(
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats!r}")
     seeds = _seeds(random_state, repeats)
-    kw = dict(area_threshold=area_threshold, ignore_index=ignore_index, suppression=suppression)
+    kw = dict(area_threshold=area_threshold, ignore_index=ignore_index, suppression=suppression,
+              instance_safe=instance_safe)
     cache: dict[float, dict[str, float]] = {}
 
     def evaluate(alpha: float) -> float:  # signed: < 0 below the target's noise, > 0 above
@@ -361,6 +363,7 @@ def noise_sweep(
     area_threshold: int = 1000,
     ignore_index: int | None = None,
     suppression: Suppression = "seed",
+    instance_safe: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[dict[str, float]]:
     """Tabulate the noise metrics over a grid of ``(alpha, sigma)``.
@@ -382,7 +385,7 @@ def noise_sweep(
         Seed of the repeats' seeds.
     tolerance : float, optional
         Boundary F1 tolerance in pixels.
-    area_threshold, ignore_index, suppression
+    area_threshold, ignore_index, suppression, instance_safe
         As in :func:`~napari_maskclean.core.noise.elastic_deform_labels`.
     progress : callable, optional
         Called as ``progress(done, total)`` after each cell.
@@ -401,7 +404,8 @@ def noise_sweep(
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats!r}")
     seeds = _seeds(random_state, repeats)
-    kw = dict(area_threshold=area_threshold, ignore_index=ignore_index, suppression=suppression)
+    kw = dict(area_threshold=area_threshold, ignore_index=ignore_index, suppression=suppression,
+              instance_safe=instance_safe)
     rows, total = [], len(alphas) * len(sigmas)
     for sigma in sigmas:
         for alpha in alphas:

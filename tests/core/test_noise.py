@@ -374,3 +374,28 @@ def test_sweep_monotone_in_alpha():
     assert all(r["dice_std"] >= 0 for r in rows)
     with pytest.raises(ValueError, match="unknown metrics"):
         noise_sweep(lab, [1], [3], metrics=["nope"])
+
+
+def test_sweep_and_calibrate_measure_instance_safe_copies():
+    from napari_maskclean.core.noise_metrics import _seeds
+
+    rng = np.random.default_rng(3)
+    lab = np.zeros((96, 96), np.int32)
+    for i in range(1, 40):  # small instances that a strong field breaks
+        y, x = rng.integers(2, 90, 2)
+        lab[y : y + 4, x : x + 4] = i
+    seed = _seeds(0, 1)[0]
+    kw = dict(alpha=300, sigma=3, area_threshold=0, random_state=seed)
+    safe = elastic_deform_labels(lab, instance_safe=True, **kw)
+    plain = elastic_deform_labels(lab, **kw)
+    assert not np.array_equal(safe, plain)
+    rows = {flag: noise_sweep(lab, [300], [3], repeats=1, area_threshold=0, random_state=0,
+                              metrics=["dice"], instance_safe=flag)[0]
+            for flag in (True, False)}
+    assert rows[True]["dice_mean"] == measure_noise(lab, safe).overall["dice"]
+    assert rows[False]["dice_mean"] == measure_noise(lab, plain).overall["dice"]
+    cal = calibrate_noise(lab, target_dice=0.9, sigma=3, area_threshold=0, repeats=1,
+                          instance_safe=True, random_state=0)
+    noisy = elastic_deform_labels(lab, alpha=cal.alpha, sigma=3, area_threshold=0,
+                                  instance_safe=True, random_state=seed)
+    assert cal.figures["dice"] == measure_noise(lab, noisy).overall["dice"]

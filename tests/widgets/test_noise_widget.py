@@ -266,3 +266,31 @@ def test_instance_safe_keeps_every_instance_whole(make_napari_viewer, qtbot):
     for k in np.unique(inst)[1:]:
         pieces = label(out == k, connectivity=2).max()
         assert pieces == label(inst == k, connectivity=2).max() >= 1
+
+
+def test_calibrate_and_sweep_measure_what_the_dock_previews(make_napari_viewer, qtbot,
+                                                            monkeypatch):
+    # The dock's instance-safe option reaches the calibration and the sweep.
+    seen = []
+
+    def spy(real):
+        def wrapped(*args, **kwargs):
+            seen.append(kwargs["instance_safe"])
+            return real(*args, **kwargs)
+        return wrapped
+
+    mod = "napari_maskclean._widgets.noise_widget"
+    from napari_maskclean._widgets import noise_widget
+
+    monkeypatch.setattr(f"{mod}.calibrate_noise", spy(noise_widget.calibrate_noise))
+    monkeypatch.setattr(f"{mod}.noise_sweep", spy(noise_widget.noise_sweep))
+    viewer = make_napari_viewer()
+    viewer.add_labels(_labels((96, 96)), name="gt")
+    w = dock(viewer)
+    w.instance_safe.value = True
+    w.calibrate()
+    qtbot.waitUntil(lambda: w.calibration is not None and not w.busy, timeout=60000)
+    w.sweep_alphas.value = "0, 50"
+    w.sweep()
+    qtbot.waitUntil(lambda: not w.busy, timeout=60000)
+    assert seen == [True, True, True]  # calibrate, then one sweep call per alpha

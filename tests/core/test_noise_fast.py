@@ -1,0 +1,138 @@
+"""Tests of core/_noise_fast.py: the float32 deformation is the float64 one, bit for bit."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_noise import blocky, seed_literal
+
+from napari_maskclean.core import _noise_fast, noise
+from napari_maskclean.core._noise_remap_kernels import _blur_at
+from napari_maskclean.core.noise import elastic_deform_labels
+
+
+@pytest.fixture
+def fast_path_calls(monkeypatch):
+    """Count the float32 path's outcomes: decided, or fell back to float64."""
+    calls = {"decided": 0, "fell back": 0, "unsure": 0}
+    real_deform, real_decide = _noise_fast.deform_2d, _noise_fast._decide_unsure
+
+    def deform_2d(*args, **kwargs):
+        try:
+            result = real_deform(*args, **kwargs)
+        except _noise_fast.Undecided:
+            calls["fell back"] += 1
+            raise
+        calls["decided"] += 1
+        return result
+
+    def decide(*args):
+        calls["unsure"] += args[-1] - args[-2]
+        return real_decide(*args)
+
+    monkeypatch.setattr(_noise_fast, "deform_2d", deform_2d)
+    monkeypatch.setattr(_noise_fast, "_decide_unsure", decide)
+    return calls
+
+
+@pytest.mark.parametrize("shape", [(257, 190), (5, 7), (1, 40)])
+@pytest.mark.parametrize(("alpha", "sigma"), [(1, 3), (100, 10), (50, 0.7), (30, 25)])
+def test_error_bounds_hold_with_margin(shape, alpha, sigma):
+    # The certificate rests on these two bounds; a new OpenCV that blurred float
+    # images another way (another kernel width, a float32 kernel for float64
+    # data, an approximation) would fail here first.
+    rs = np.random.RandomState(0)
+    u = rs.rand(*shape)
+    d64 = cv2.GaussianBlur((u * 2 - 1) * alpha, (0, 0), sigma)
+    d32 = cv2.GaussianBlur(((u * 2 - 1) * alpha).astype(np.float32), (0, 0), sigma)
+    ksize = _noise_fast.gaussian_ksize(sigma)
+    assert np.abs(d32 - d64).max() <= 0.25 * _noise_fast.float32_error_bound(alpha, ksize)
+    kern = cv2.getGaussianKernel(ksize, sigma, cv2.CV_64F).ravel()
+    none = np.zeros((1, 1), bool)
+    pts = [(0, 0), (shape[0] - 1, shape[1] - 1)]
+    pts += [(rs.randint(shape[0]), rs.randint(shape[1])) for _ in range(100)]
+    err = max(abs(_blur_at(u, float(alpha), none, False, kern, y, x) - d64[y, x]) for y, x in pts)
+    assert err <= 0.25 * _noise_fast.float64_error_bound(alpha, ksize)
+
+
+def test_fast_path_taken_and_unsure_pixels_decided(fast_path_calls):
+    lab = blocky((256, 256), 6, 3, 0, np.int32)  # boundaries everywhere
+    for seed in range(3):
+        out = elastic_deform_labels(lab, alpha=100, sigma=10, area_threshold=5, random_state=seed)
+        ref = seed_literal(lab, 100, 10, 5, None, np.random.RandomState(seed))
+        np.testing.assert_array_equal(out, ref)
+    assert fast_path_calls["decided"] == 3 and fast_path_calls["fell back"] == 0
+    assert fast_path_calls["unsure"] > 0  # the float64 recomputation ran
+
+
+@pytest.mark.parametrize(("scale", "outcome"), [(3e3, "decided"), (1e12, "fell back")])
+def test_widened_bounds_still_equal_the_seed(monkeypatch, fast_path_calls, scale, outcome):
+    # Wider bounds: many more unsure pixels (3e3), or undecidable ones (1e12),
+    # which make the float64 path run. The output never changes.
+    monkeypatch.setattr(noise, "_BOUND_SCALE", scale)
+    lab = blocky((90, 70), 5, 6, 1, np.uint16, ignore=255)
+    for seed in range(3):
+        out = elastic_deform_labels(lab, alpha=30, sigma=5, area_threshold=40, ignore_index=255,
+                                    random_state=seed)
+        ref = seed_literal(lab, 30, 5, 40, 255, np.random.RandomState(seed))
+        np.testing.assert_array_equal(out, ref)
+    assert fast_path_calls[outcome] == 3
+    assert fast_path_calls["unsure"] > 1000
+
+
+def _float64_path(monkeypatch, **kw):
+    with monkeypatch.context() as m:
+        m.setattr(noise, "_BOUND_SCALE", 1e300)  # nothing is ever decided in float32
+        return elastic_deform_labels(**kw)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    h=st.integers(1, 40),
+    w=st.integers(1, 40),
+    block=st.integers(1, 8),
+    n_classes=st.integers(1, 5),
+    alpha=st.floats(0, 200),
+    sigma=st.floats(0.3, 15),
+    area_threshold=st.integers(0, 30),
+    suppression=st.sampled_from(noise.SUPPRESSIONS),
+    dtype=st.sampled_from([np.uint8, np.int16, np.uint32, np.int64, bool]),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_float32_path_equals_float64_path(h, w, block, n_classes, alpha, sigma, area_threshold,
+                                          suppression, dtype, seed):
+    lab = blocky((h, w), n_classes, block, seed % 1000)
+    lab = (lab % 2).astype(bool) if dtype is bool else lab.astype(dtype)
+    kw = dict(labels=lab, alpha=alpha, sigma=sigma, area_threshold=area_threshold,
+              suppression=suppression, random_state=seed, return_displacement=True)
+    out, disp = elastic_deform_labels(**kw)
+    with pytest.MonkeyPatch.context() as mp:
+        ref, ref_disp = _float64_path(mp, **kw)
+    np.testing.assert_array_equal(out, ref)
+    assert out.dtype == lab.dtype
+    # the displayed displacement is the float32 field: within its bound
+    bound = _noise_fast.float32_error_bound(alpha, _noise_fast.gaussian_ksize(sigma))
+    np.testing.assert_allclose(disp, ref_disp, atol=2 * bound + 1e-6)
+
+
+def test_unsure_pixels_decided_in_float64(monkeypatch, fast_path_calls):
+    # A float32 blur that is off by 0.4 px, inside bounds widened to ~1 px: every
+    # pixel near a boundary is unsure, and only the float64 recomputation gets
+    # them right.
+    real_blur = cv2.GaussianBlur
+
+    def off_by_04(d, ksize, sigma):
+        out = real_blur(d, ksize, sigma)
+        return out + np.float32(0.4) if d.dtype == np.float32 else out
+
+    monkeypatch.setattr(_noise_fast.cv2, "GaussianBlur", off_by_04)
+    monkeypatch.setattr(noise, "_BOUND_SCALE", 3e3)
+    lab = blocky((90, 70), 5, 6, 2, np.int32)
+    for seed in range(3):
+        out = elastic_deform_labels(lab, alpha=30, sigma=5, area_threshold=0, random_state=seed)
+        ref = seed_literal(lab, 30, 5, 0, None, np.random.RandomState(seed))
+        np.testing.assert_array_equal(out, ref)
+    assert fast_path_calls["decided"] == 3 and fast_path_calls["unsure"] > 1000
