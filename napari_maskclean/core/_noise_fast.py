@@ -62,8 +62,8 @@ class Undecided(Exception):
     """A pixel's source could not be certified: run the float64 path."""
 
 
-def deform_2d(labels, unit_field, *, alpha, sigma, mask, frozen_for=None, bound_scale=1.0):
-    """The seed's Steps 2-4 on a 2D image, from its unscaled uniform field.
+class Field2D:
+    """The seed's blurred 2D field in float32, and the certified remap by it.
 
     Parameters
     ----------
@@ -75,68 +75,69 @@ def deform_2d(labels, unit_field, *, alpha, sigma, mask, frozen_for=None, bound_
         As in :func:`.noise.elastic_deform_labels`.
     mask : (M, N) bool ndarray or None
         Pixels zeroed before the blur (the seed's suppression).
-    frozen_for : callable or None
-        ``suppression="exact"``: called with ``ceil(max |d|) + 1`` of the
-        float64 field, returns the pixels zeroed after the blur (or None).
     bound_scale : float
         Test hook: widen both error bounds to exercise steps 3 and 4.
 
-    Returns
-    -------
-    out : ndarray
-        The deformed labels.
-    field32 : list of two float32 arrays
-        The displacement ``[dy, dx]`` (within ``eps`` of the seed's; zero on
-        frozen pixels), for display.
-
-    Raises
-    ------
-    Undecided
-        Step 4: the caller must run the float64 path.
+    Attributes
+    ----------
+    field : list of two float32 arrays
+        The displacement ``[dy, dx]``, within ``eps`` of the float64 one and
+        zero where frozen (for display).
     """
-    h, w = labels.shape
-    ksize = gaussian_ksize(sigma)
-    eps = float32_error_bound(alpha, ksize) * bound_scale
-    has_mask = mask is not None
-    mask_arr = mask if has_mask else np.zeros((1, 1), bool)
 
-    def blurred(k):
-        d = np.empty((h, w), np.float32)
-        run_chunked(_scale_field, h, unit_field[k], float(alpha), mask_arr, has_mask, d,
-                    work=h * w)
-        return cv2.GaussianBlur(d, (0, 0), sigma)
+    def __init__(self, labels, unit_field, *, alpha, sigma, mask, bound_scale=1.0):
+        h, w = labels.shape
+        self.labels, self.unit_field, self.alpha = labels, unit_field, float(alpha)
+        self.ksize = gaussian_ksize(sigma)
+        self.sigma = sigma
+        self.eps = float32_error_bound(alpha, self.ksize) * bound_scale
+        self.delta = float64_error_bound(alpha, self.ksize) * bound_scale
+        self.has_mask = mask is not None
+        self.mask = mask if self.has_mask else np.zeros((1, 1), bool)
+        self.frozen = None
 
-    field32 = [blurred(0), blurred(1)]
-    frozen = None
-    if frozen_for is not None:
-        frozen = frozen_for(_reach(field32, eps))
-        if frozen is not None:
-            for d in field32:
-                d[frozen] = 0
-    has_frozen = frozen is not None
-    frozen_arr = frozen if has_frozen else np.zeros((1, 1), bool)
+        def blurred(k):
+            d = np.empty((h, w), np.float32)
+            run_chunked(_scale_field, h, unit_field[k], self.alpha, self.mask, self.has_mask, d,
+                        work=h * w)
+            return cv2.GaussianBlur(d, (0, 0), sigma)
 
-    out = np.empty_like(labels)
-    unsure = np.zeros((h, w), bool)
-    run_chunked(_remap_bounded, h, labels, field32[0], field32[1], eps, frozen_arr, has_frozen,
-                out, unsure, work=h * w)
-    ys, xs = np.nonzero(unsure)
-    if len(ys):
-        kern = cv2.getGaussianKernel(ksize, sigma, cv2.CV_64F).ravel()
-        delta = float64_error_bound(alpha, ksize) * bound_scale
-        undecided = np.zeros(len(ys), bool)
-        run_chunked(_decide_unsure, len(ys), labels, field32[0], field32[1], eps,
-                    unit_field[0], unit_field[1], float(alpha), mask_arr, has_mask, kern, delta,
-                    ys, xs, out, undecided, work=len(ys) * ksize * ksize)
-        if undecided.any():
+        self.field = [blurred(0), blurred(1)]
+
+    def reach(self) -> int:
+        """``ceil(max |d|) + 1`` of the float64 field as frozen so far, or :class:`Undecided`."""
+        top = max(float(np.abs(d).max()) for d in self.field)
+        lo, hi = math.ceil(max(top - self.eps, 0.0)), math.ceil(top + self.eps)
+        if lo != hi:
             raise Undecided
-    return out, field32
+        return hi + 1
 
+    def freeze(self, where: np.ndarray | None) -> None:
+        """Set the displacement to exactly zero at ``where`` (after the blur)."""
+        if where is None:
+            return
+        for d in self.field:
+            d[where] = 0
+        self.frozen = where if self.frozen is None else self.frozen | where
 
-def _reach(field32: list[np.ndarray], eps: float) -> int:
-    """``ceil(max |d|) + 1`` of the float64 field, or :class:`Undecided`."""
-    top = max(float(np.abs(d).max()) for d in field32)
-    lo, hi = math.ceil(max(top - eps, 0.0)), math.ceil(top + eps)
-    if lo != hi:
-        raise Undecided
-    return hi + 1
+    def remap(self) -> np.ndarray:
+        """The labels at the seed's nearest source pixels; :class:`Undecided` if unsure."""
+        labels = self.labels
+        h, w = labels.shape
+        dy, dx = self.field
+        has_frozen = self.frozen is not None
+        frozen = self.frozen if has_frozen else np.zeros((1, 1), bool)
+        out = np.empty_like(labels)
+        unsure = np.zeros((h, w), bool)
+        run_chunked(_remap_bounded, h, labels, dy, dx, self.eps, frozen, has_frozen, out,
+                    unsure, work=h * w)
+        ys, xs = np.nonzero(unsure)
+        if len(ys):
+            kern = cv2.getGaussianKernel(self.ksize, self.sigma, cv2.CV_64F).ravel()
+            undecided = np.zeros(len(ys), bool)
+            run_chunked(_decide_unsure, len(ys), labels, dy, dx, self.eps, self.unit_field[0],
+                        self.unit_field[1], self.alpha, self.mask, self.has_mask, kern,
+                        self.delta, ys, xs, out, undecided, work=len(ys) * self.ksize**2)
+            if undecided.any():
+                raise Undecided
+        return out

@@ -209,22 +209,50 @@ def _make_instance_safe(labels, field, out, cc, boxes, ignore_index, max_rounds=
         bad = [v for v, n in before.items() if v not in skip and not 0 < after.get(v, 0) <= n]
         if not bad:
             return out
-        pad = int(math.ceil(max(float(np.abs(d).max()) for d in field))) + 1
         ids = np.flatnonzero(np.isin(rep, bad))
-        mask = _box_mask(labels.shape, boxes[ids[ids > 0]], pad)
-        for d in field:
-            d[mask] = 0
-        out = _remap_nearest(labels, field)
-    for d in field:  # the identity keeps every instance whole
-        d[...] = 0
+        field.freeze(_box_mask(labels.shape, boxes[ids[ids > 0]], field.reach()))
+        out = field.remap()
+    field.freeze(np.ones(labels.shape, bool))  # the identity keeps every instance whole
     return labels.copy()
+
+
+class _Field64:
+    """The seed's blurred field in float64 (3D, and the fallback of the 2D float32 path).
+
+    Scales ``unit_field`` in place. The same methods as :class:`._noise_fast.Field2D`.
+    """
+
+    def __init__(self, labels, unit_field, *, alpha, sigma, mask):
+        self.labels = labels
+        field = unit_field
+        for d in field:  # dx = alpha * (2 * rand - 1), in place, bit for bit
+            d *= 2
+            d -= 1
+            d *= alpha
+        if mask is not None:
+            for d in field:
+                d[mask] = 0
+        self.field = run_in_threads(lambda k: _blur(field[k], sigma), len(field))
+
+    def reach(self) -> int:
+        return int(math.ceil(max(float(np.abs(d).max()) for d in self.field))) + 1
+
+    def freeze(self, where: np.ndarray | None) -> None:
+        if where is not None:
+            for d in self.field:
+                d[where] = 0
+
+    def remap(self) -> np.ndarray:
+        return _remap_nearest(self.labels, self.field)
 
 
 def _deform(labels, draw, *, alpha, sigma, area_threshold, ignore_index, suppression,
             instance_safe, return_displacement=False):
     """The seed's Steps 2-4 on the field ``draw()`` returns (Step 1: uniform in [0, 1)).
 
-    The components are found on another thread while the field is drawn.
+    The components are found on another thread while the field is drawn. 2D
+    fields are blurred in float32, certified equal to float64 pixel for pixel
+    (:mod:`._noise_fast`); where that cannot be certified, and in 3D, float64.
     """
     cc = boxes = small = None
     if area_threshold > 0 or instance_safe:
@@ -236,39 +264,29 @@ def _deform(labels, draw, *, alpha, sigma, area_threshold, ignore_index, suppres
         unit_field = draw()
     pad = int(alpha // 2)  # the seed's pad; int() as slicing by a float fails
     mask = _box_mask(labels.shape, small, pad) if small is not None else None
-    if labels.ndim == 2 and not instance_safe:
-        try:  # float32, certified equal to the float64 steps below
-            out, field32 = _noise_fast.deform_2d(
-                labels.view(np.uint8) if labels.dtype == bool else labels, unit_field,
-                alpha=alpha, sigma=sigma, mask=mask,
-                frozen_for=None if suppression != "exact" or small is None else
-                (lambda reach: _box_mask(labels.shape, small, max(pad, reach))),
-                bound_scale=_BOUND_SCALE,
-            )
-            out = out.view(bool) if labels.dtype == bool else out
-            return (out, _magnitude(field32)) if return_displacement else out
+    lab = labels.view(np.uint8) if labels.dtype == bool else labels
+
+    def steps(field):
+        if suppression == "exact" and mask is not None:
+            # Zero after the blur too, over boxes wide enough that nothing can reach in.
+            field.freeze(_box_mask(labels.shape, small, max(pad, field.reach())))
+        out = field.remap()
+        if instance_safe:
+            out = _make_instance_safe(lab, field, out, cc, boxes, ignore_index)
+        return out, field
+
+    kw = dict(alpha=alpha, sigma=sigma, mask=mask)
+    if labels.ndim == 2:
+        try:
+            out, field = steps(_noise_fast.Field2D(lab, unit_field, bound_scale=_BOUND_SCALE,
+                                                   **kw))
         except _noise_fast.Undecided:
-            pass
-    field = unit_field
-    for d in field:  # dx = alpha * (2 * rand - 1), in place, bit for bit
-        d *= 2
-        d -= 1
-        d *= alpha
-    if mask is not None:
-        for d in field:
-            d[mask] = 0
-    field = run_in_threads(lambda k: _blur(field[k], sigma), len(field))
-    if suppression == "exact" and mask is not None:
-        # Zero after the blur too, over boxes wide enough that nothing can reach in.
-        reach = int(math.ceil(max(float(np.abs(d).max()) for d in field))) + 1
-        mask = _box_mask(labels.shape, small, max(pad, reach))
-        for d in field:
-            d[mask] = 0
-    out = _remap_nearest(labels, field)
-    if instance_safe:
-        out = _make_instance_safe(labels, field, out, cc, boxes, ignore_index)
+            out, field = steps(_Field64(lab, unit_field, **kw))
+    else:
+        out, field = steps(_Field64(lab, unit_field, **kw))
+    out = out.view(bool) if labels.dtype == bool else out
     if return_displacement:  # the field as applied (suppressed, instance-safe zeroing)
-        return out, _magnitude(field)
+        return out, _magnitude(field.field)
     return out
 
 

@@ -16,24 +16,25 @@ from napari_maskclean.core.noise import elastic_deform_labels
 
 @pytest.fixture
 def fast_path_calls(monkeypatch):
-    """Count the float32 path's outcomes: decided, or fell back to float64."""
-    calls = {"decided": 0, "fell back": 0, "unsure": 0}
-    real_deform, real_decide = _noise_fast.deform_2d, _noise_fast._decide_unsure
+    """Count the 2D float32 fields made, the float64 fallbacks and the unsure pixels."""
+    calls = {"float32": 0, "fell back": 0, "unsure": 0}
+    real_fast, real_slow = _noise_fast.Field2D.__init__, noise._Field64.__init__
+    real_decide = _noise_fast._decide_unsure
 
-    def deform_2d(*args, **kwargs):
-        try:
-            result = real_deform(*args, **kwargs)
-        except _noise_fast.Undecided:
-            calls["fell back"] += 1
-            raise
-        calls["decided"] += 1
-        return result
+    def fast(self, *args, **kwargs):
+        calls["float32"] += 1
+        real_fast(self, *args, **kwargs)
+
+    def slow(self, *args, **kwargs):
+        calls["fell back"] += 1
+        real_slow(self, *args, **kwargs)
 
     def decide(*args):
         calls["unsure"] += args[-1] - args[-2]
         return real_decide(*args)
 
-    monkeypatch.setattr(_noise_fast, "deform_2d", deform_2d)
+    monkeypatch.setattr(_noise_fast.Field2D, "__init__", fast)
+    monkeypatch.setattr(noise._Field64, "__init__", slow)
     monkeypatch.setattr(_noise_fast, "_decide_unsure", decide)
     return calls
 
@@ -64,12 +65,12 @@ def test_fast_path_taken_and_unsure_pixels_decided(fast_path_calls):
         out = elastic_deform_labels(lab, alpha=100, sigma=10, area_threshold=5, random_state=seed)
         ref = seed_literal(lab, 100, 10, 5, None, np.random.RandomState(seed))
         np.testing.assert_array_equal(out, ref)
-    assert fast_path_calls["decided"] == 3 and fast_path_calls["fell back"] == 0
+    assert fast_path_calls["float32"] == 3 and fast_path_calls["fell back"] == 0
     assert fast_path_calls["unsure"] > 0  # the float64 recomputation ran
 
 
-@pytest.mark.parametrize(("scale", "outcome"), [(3e3, "decided"), (1e12, "fell back")])
-def test_widened_bounds_still_equal_the_seed(monkeypatch, fast_path_calls, scale, outcome):
+@pytest.mark.parametrize(("scale", "fallbacks"), [(3e3, 0), (1e12, 3)])
+def test_widened_bounds_still_equal_the_seed(monkeypatch, fast_path_calls, scale, fallbacks):
     # Wider bounds: many more unsure pixels (3e3), or undecidable ones (1e12),
     # which make the float64 path run. The output never changes.
     monkeypatch.setattr(noise, "_BOUND_SCALE", scale)
@@ -79,7 +80,7 @@ def test_widened_bounds_still_equal_the_seed(monkeypatch, fast_path_calls, scale
                                     random_state=seed)
         ref = seed_literal(lab, 30, 5, 40, 255, np.random.RandomState(seed))
         np.testing.assert_array_equal(out, ref)
-    assert fast_path_calls[outcome] == 3
+    assert fast_path_calls["float32"] == 3 and fast_path_calls["fell back"] == fallbacks
     assert fast_path_calls["unsure"] > 1000
 
 
@@ -99,15 +100,17 @@ def _float64_path(monkeypatch, **kw):
     sigma=st.floats(0.3, 15),
     area_threshold=st.integers(0, 30),
     suppression=st.sampled_from(noise.SUPPRESSIONS),
+    instance_safe=st.booleans(),
     dtype=st.sampled_from([np.uint8, np.int16, np.uint32, np.int64, bool]),
     seed=st.integers(0, 2**31 - 1),
 )
 def test_float32_path_equals_float64_path(h, w, block, n_classes, alpha, sigma, area_threshold,
-                                          suppression, dtype, seed):
+                                          suppression, instance_safe, dtype, seed):
     lab = blocky((h, w), n_classes, block, seed % 1000)
     lab = (lab % 2).astype(bool) if dtype is bool else lab.astype(dtype)
     kw = dict(labels=lab, alpha=alpha, sigma=sigma, area_threshold=area_threshold,
-              suppression=suppression, random_state=seed, return_displacement=True)
+              suppression=suppression, instance_safe=instance_safe, random_state=seed,
+              return_displacement=True)
     out, disp = elastic_deform_labels(**kw)
     with pytest.MonkeyPatch.context() as mp:
         ref, ref_disp = _float64_path(mp, **kw)
@@ -135,4 +138,17 @@ def test_unsure_pixels_decided_in_float64(monkeypatch, fast_path_calls):
         out = elastic_deform_labels(lab, alpha=30, sigma=5, area_threshold=0, random_state=seed)
         ref = seed_literal(lab, 30, 5, 0, None, np.random.RandomState(seed))
         np.testing.assert_array_equal(out, ref)
-    assert fast_path_calls["decided"] == 3 and fast_path_calls["unsure"] > 1000
+    assert fast_path_calls["fell back"] == 0 and fast_path_calls["unsure"] > 1000
+
+
+def test_instance_safe_rounds_stay_in_float32(fast_path_calls):
+    rng = np.random.default_rng(4)
+    lab = np.zeros((128, 128), np.int32)
+    for i in range(1, 60):  # small instances that a strong field breaks
+        y, x = rng.integers(2, 122, 2)
+        lab[y : y + 5, x : x + 5] = i
+    out = elastic_deform_labels(lab, alpha=300, sigma=3, area_threshold=0, instance_safe=True,
+                                random_state=0)
+    plain = elastic_deform_labels(lab, alpha=300, sigma=3, area_threshold=0, random_state=0)
+    assert not np.array_equal(out, plain)  # rounds of mending ran
+    assert fast_path_calls["fell back"] == 0
