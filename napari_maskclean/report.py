@@ -24,7 +24,6 @@ pairing the files is in :mod:`napari_maskclean._report_files`.
 from __future__ import annotations
 
 import csv
-import json
 import math
 import numbers
 from collections.abc import Callable, Iterable
@@ -216,7 +215,7 @@ class Report:
         Path
             The file written.
         """
-        text = json.dumps(self.to_dict(), indent=2)
+        text = io.json_text(self.to_dict())
         return io.atomic_write(
             path, lambda tmp: tmp.write_text(text, encoding="utf-8"), overwrite=overwrite
         )

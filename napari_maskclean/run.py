@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import glob
 import hashlib
-import json
 import os
 import platform
 from collections.abc import Callable, Sequence
@@ -172,7 +171,7 @@ def _write_output(path: Path, value: Any, palette: np.ndarray | None, overwrite:
 
         write_coco(path, value, overwrite=overwrite)
     elif isinstance(value, dict):
-        payload = (json.dumps(value, indent=2, default=float) + "\n").encode()
+        payload = (io.json_text(value) + "\n").encode()
         atomic_write(path, lambda tmp: Path(tmp).write_bytes(payload), overwrite=overwrite)
     elif path.suffix == ".zarr":
         import zarr
@@ -266,6 +265,6 @@ def _process(recipe: Recipe, name: str, data: Any, src: Path, outdir: Path,
             "target": target, "versions": _versions(), "recipe": recipe.to_dict()}
     if palette is not None:
         meta["palette"] = np.asarray(palette).tolist()
-    payload = (json.dumps(meta, indent=2) + "\n").encode()
+    payload = (io.json_text(meta) + "\n").encode()
     atomic_write(sidecar, lambda tmp: Path(tmp).write_bytes(payload), overwrite=overwrite)
     return out

@@ -57,3 +57,25 @@ def test_write_report_goes_through_the_atomic_writer(tmp_path, monkeypatch):
     monkeypatch.setattr(Path, "write_text", real)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["old.csv"]
     assert (tmp_path / "old.csv").read_text() == "keep"
+
+
+def test_json_reports_are_valid_json_with_nan_as_null(tmp_path):
+    # json.dumps writes NaN as a bare NaN, which strict parsers refuse.
+    def strict(text):
+        def refuse(name):
+            raise ValueError(f"not JSON: {name}")
+        return json.loads(text, parse_constant=refuse)
+
+    report = {"metrics": {"mcc": float("nan"), "f1": np.float32(0.5), "x": float("inf")},
+              "per_class": {np.int64(2): [np.float64("nan"), 1]}, "arr": np.arange(3)}
+    data = strict(write_report(tmp_path / "r.json", report).read_text())
+    assert data == {"metrics": {"mcc": None, "f1": 0.5, "x": None},
+                    "per_class": {"2": [None, 1]}, "arr": [0, 1, 2]}
+    from napari_maskclean.core.noise_metrics import measure_noise
+    from napari_maskclean.io import json_text
+
+    a = np.zeros((8, 8), np.uint8)
+    a[2:5, 2:5] = 1
+    m = measure_noise(a, np.zeros_like(a))  # class 1 vanished: some figures are NaN
+    assert "NaN" in json.dumps(m.to_dict())
+    assert strict(json_text(m.to_dict()))["tolerance"] == 2.0

@@ -58,7 +58,7 @@ class NoiseMetrics:
     tolerance: float = 2.0
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict with string keys (``json.dumps`` writes NaN as ``NaN``)."""
+        """Plain dict with string keys (NaN stays NaN: write it with ``io.json_text``)."""
         d = asdict(self)
         d["per_class"] = {str(k): v for k, v in self.per_class.items()}
         return d

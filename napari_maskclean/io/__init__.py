@@ -31,7 +31,7 @@ from ._read import (
     read_mask,
     read_rgb_mask,
 )
-from ._report import report_rows, write_report
+from ._report import json_text, report_rows, write_report
 from ._write import write_mask, write_rgb_mask
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "check_writable",
     "is_rgb_file",
     "is_rgb_mask_file",
+    "json_text",
     "load_palette",
     "read_image",
     "read_mask",

@@ -19,7 +19,7 @@ import numpy as np
 from ._atomic import atomic_write
 from ._common import PathLike
 
-__all__ = ["report_rows", "write_report"]
+__all__ = ["json_text", "report_rows", "write_report"]
 
 
 def _value(v: Any) -> Any:
@@ -28,6 +28,31 @@ def _value(v: Any) -> Any:
     if isinstance(v, float) and not math.isfinite(v):
         return None
     return v
+
+
+def _plain(obj: Any) -> Any:
+    """``obj`` with numpy values as Python ones and non-finite floats as None."""
+    if isinstance(obj, dict):
+        return {str(k) if isinstance(k, np.generic) else k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _plain(obj.tolist())
+    return _value(obj)
+
+
+def json_text(obj: Any, *, indent: int | None = 2) -> str:
+    """Valid JSON for ``obj``: NaN and infinities as ``null``, numpy values as numbers.
+
+    ``json.dumps`` writes a NaN as the bare word ``NaN``, which is not JSON
+    (strict parsers, ``jq`` and browsers refuse the file).
+
+    Examples
+    --------
+    >>> json_text({"f1": float("nan"), "n": np.int64(3)}, indent=None)
+    '{"f1": null, "n": 3}'
+    """
+    return json.dumps(_plain(obj), indent=indent, allow_nan=False)
 
 
 def report_rows(report: dict[str, Any]) -> list[tuple[str, str, Any]]:
@@ -111,7 +136,7 @@ def write_report(path: PathLike, report: dict[str, Any], *, overwrite: bool = Fa
             "use a .csv or .json file name"
         )
     if suffix == ".json":
-        text = json.dumps(report, indent=2, default=_value) + "\n"
+        text = json_text(report) + "\n"
     else:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
