@@ -26,6 +26,7 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QFileDialog, QListWidget, QListWidgetItem
 
 from ..recipe import Recipe, RecipeError, Step
+from ._docking import _VisibilityFilter
 from ._errors import InputError
 from ._form import SpecForm
 from ._layers import is_owned, new_labels_layer, wrapping_label
@@ -100,6 +101,10 @@ class RecipeWidget(Container):
 
         self.recorder.on_change(refresh)
         self.refresh()
+        # Opens as a tab beside the plugin's other docks, as theirs do.
+        self.title, self.pause_when_hidden = "Recipe", False
+        self._visibility_filter = _VisibilityFilter(self)
+        self.native.installEventFilter(self._visibility_filter)
 
     # ---- list ------------------------------------------------------------------------
     def refresh(self) -> None:

@@ -203,3 +203,15 @@ def test_seeds_used_by_a_commit_leave_no_visible_empty_layer(make_napari_viewer,
     region.click((40.0, 40.0))  # a new seed: the layer is shown with its result
     qtbot.waitUntil(lambda: region.is_current() and len(seeds.data) == 1)
     assert seeds.visible
+
+
+def test_the_recipe_dock_opens_as_a_tab_too(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer(show=True)
+    viewer.add_image(np.zeros((64, 64), np.uint8), name="image")
+    first, _threshold = viewer.window.add_plugin_dock_widget("napari-maskclean", "Threshold")
+    settle(qtbot)
+    second, recipe = viewer.window.add_plugin_dock_widget("napari-maskclean", "Recipe")
+    main = viewer.window._qt_window
+    qtbot.waitUntil(lambda: first in main.tabifiedDockWidgets(second))
+    assert second.windowTitle() == "Recipe"
+    recipe.refresh()  # still works as a tab
