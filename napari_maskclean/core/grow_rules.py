@@ -33,6 +33,7 @@ The rules
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -174,6 +175,8 @@ def edge_region(
     markers = np.zeros(win.shape, dtype=np.int32)
     markers[ndi.distance_transform_edt(~obj, sampling=spacing) > opts.band] = 2
     nxt = 3
+    # The depth of each pixel in the extent (used for its blobs, parts and markers).
+    din = ndi.distance_transform_edt(obj, sampling=spacing)
     # The click's marker reaches down into the object's core: the watershed floods
     # from the markers in gradient order, and a click on the object's flank (steep
     # gradient) is reached late and walled in by a rival whose marker sits in a flat
@@ -188,7 +191,7 @@ def edge_region(
     # clicked.
     rivals = list(competitors)
     if not refine and opts.auto_competitors > 0 and obj.any():
-        rivals += _other_peaks(win, seed, obj, spacing, opts.auto_competitors,
+        rivals += _other_peaks(win, seed, obj, din, spacing, opts.auto_competitors,
                                opts.peak_h * (top - bg))
     bright = win >= bg + 0.5 * (top - bg)
 
@@ -203,7 +206,6 @@ def edge_region(
         # the distance transform); the other parts compete as if clicked. The object's
         # own parts (the seed's, or those of the confident core of the current extent
         # when refining) are its marker where deeper than ``band``: its dim rim is in.
-        din = ndi.distance_transform_edt(obj, sampling=spacing)
         depth = float(din[seed]) if obj[seed] else float(din.max())
         parts = shape_parts(din, obj, max(1.0, opts.shape_h * depth))
         deep = din > min(opts.band, 0.5 * depth)
@@ -223,8 +225,7 @@ def edge_region(
     # holds another seed: then the watershed on the gradient must split them.
     # Markers are small balls (a third of the object's radius), not single pixels: a
     # one-pixel marker on a noisy gradient is walled in by its neighbour's flood.
-    rad = max(1.0, float(ndi.distance_transform_edt(obj, sampling=spacing)[seed]) / 3) \
-        if obj.any() and not refine else 1.0
+    rad = max(1.0, float(din[seed]) / 3) if obj.any() and not refine else 1.0
     for c in rivals:
         if bright[c]:
             core = seed_component(bright, c)
@@ -240,9 +241,7 @@ def edge_region(
     if not refine:
         markers[_ball(win.shape, seed, rad, spacing) & obj] = 1
         if len(path) > 1:
-            along = np.ones(win.shape, dtype=bool)
-            along[tuple(np.array(path).T)] = False
-            markers[(ndi.distance_transform_edt(along, sampling=spacing) <= rad) & obj] = 1
+            markers[_tube(win.shape, path, rad, spacing) & obj] = 1
     if refine:
         # Refine: the confidently bright part of the current extent is the object.
         core = init & (win >= bg + 0.5 * (top - bg))
@@ -324,11 +323,12 @@ def split_touching(
 
 
 def _other_peaks(win: NDArray[np.floating], seed: tuple[int, ...], obj: NDArray[np.bool_],
-                 spacing: tuple[float, ...], scale: float, h: float) -> list[tuple[int, ...]]:
+                 din: NDArray[np.floating], spacing: tuple[float, ...], scale: float,
+                 h: float) -> list[tuple[int, ...]]:
     """The centres of the other objects in ``obj`` (not the seed's own), to compete.
 
-    The object's radius ``r`` is the depth of the seed in ``obj`` (its distance to
-    the edge). Two kinds of peaks farther than ``scale * r`` from the seed are
+    The object's radius ``r`` is the depth of the seed in ``obj`` (``din``, the
+    distance transform of ``obj``). Two kinds of peaks farther than ``scale * r`` from the seed are
     other objects: the peaks of the distance transform (each convex blob has
     one: touching nuclei without a dark valley) and, in a volume, the bright
     peaks (h-maxima of ``win`` higher than ``h``) other than the one whose basin
@@ -338,7 +338,6 @@ def _other_peaks(win: NDArray[np.floating], seed: tuple[int, ...], obj: NDArray[
     from skimage.feature import peak_local_max
 
     fine = min(spacing)
-    din = ndi.distance_transform_edt(obj, sampling=spacing)
     r = float(din[seed])
     peaks: list[tuple[int, ...]] = []
     if r >= 2 * fine:
@@ -374,7 +373,10 @@ def _bright_peaks(win: NDArray[np.floating], seed: tuple[int, ...], obj: NDArray
     peaks, n = ndi.label(h_maxima(land, h).astype(bool) & obj)
     if n < 2:
         return []
-    own = int(watershed(-land, peaks, mask=obj)[seed])
+    # Climbing from the seed reaches its own peak (the watershed's basin, at a
+    # fraction of the cost); a climb that stops on a lower maximum asks the watershed.
+    top = _descent(-land, seed, obj, [], (1.0,) * win.ndim)[-1]
+    own = int(peaks[top]) or int(watershed(-land, peaks, mask=obj)[seed])
     out = []
     for k, box in enumerate(ndi.find_objects(peaks), start=1):
         if k == own or box is None:
@@ -416,6 +418,20 @@ def _descent(land: NDArray[np.floating], seed: tuple[int, ...], obj: NDArray[np.
         p = q
         path.append(p)
     return path
+
+
+def _tube(shape: tuple[int, ...], path: list[tuple[int, ...]], radius: float,
+          spacing: tuple[float, ...]) -> NDArray[np.bool_]:
+    """The pixels within ``radius`` (physical units) of a path of pixels."""
+    pts = np.asarray(path)
+    reach = [math.ceil(radius / sp) + 1 for sp in spacing]
+    box = tuple(slice(max(0, lo - m), min(n, hi + m + 1))
+                for lo, hi, m, n in zip(pts.min(0), pts.max(0), reach, shape))
+    along = np.ones(tuple(b.stop - b.start for b in box), dtype=bool)
+    along[tuple((pts - [b.start for b in box]).T)] = False
+    out = np.zeros(shape, dtype=bool)
+    out[box] = ndi.distance_transform_edt(along, sampling=spacing) <= radius
+    return out
 
 
 def _ball(shape: tuple[int, ...], centre: tuple[int, ...], radius: float,
