@@ -24,11 +24,15 @@ The rules
     the object's extent (the pixels clearly above the local background, 30 %
     of the contrast and the noise): deeper than ``band`` inside it is object, farther
     than ``band`` outside it is background, so a dim rim stays with its bright core
-    while the boundary sits on the strongest edge. Competing markers: the other
-    objects' seeds and, for a lone click, the other blobs of the extent (peaks of
-    its distance transform farther than one radius from the seed, and the parts
-    beyond its necks), so touching nuclei are cut at their contact even when
-    only one of them is clicked.
+    while the boundary sits on the strongest edge. The click's marker runs down
+    the (smoothed) gradient from the click into the object's flat core, so a
+    click on the object's flank is not walled in by its neighbours' markers.
+    Competing markers: the other objects' seeds and, for a lone click, the other
+    blobs of the extent (peaks of its distance transform farther than one radius
+    from the seed, and the parts beyond its necks) and, in a volume, its other
+    bright peaks (nuclei stacked along the optical axis touch without a neck),
+    so touching nuclei are cut at their contact even when only one of them is
+    clicked.
 """
 
 from __future__ import annotations
