@@ -186,9 +186,9 @@ class ClickSegmenter:
         ``split``: how much a peak must stand out (fraction of the highest).
     auto_competitors : float
         ``edge``: for a lone click, the other blobs of the object's extent (peaks
-        of its distance transform farther than this many object radii from the
-        click) compete as if clicked, so touching neighbours are not swallowed;
-        0 turns it off.
+        of its distance transform and, in 3D, its bright peaks, farther than this
+        many object radii from the click) compete as if clicked, so touching
+        neighbours are not swallowed; 0 turns it off.
     """
 
     def __init__(

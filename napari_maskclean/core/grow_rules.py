@@ -24,11 +24,15 @@ The rules
     the object's extent (the pixels clearly above the local background, 30 %
     of the contrast and the noise): deeper than ``band`` inside it is object, farther
     than ``band`` outside it is background, so a dim rim stays with its bright core
-    while the boundary sits on the strongest edge. Competing markers: the other
-    objects' seeds and, for a lone click, the other blobs of the extent (peaks of
-    its distance transform farther than one radius from the seed, and the parts
-    beyond its necks), so touching nuclei are cut at their contact even when
-    only one of them is clicked.
+    while the boundary sits on the strongest edge. The click's marker runs down
+    the (smoothed) gradient from the click into the object's flat core, so a
+    click on the object's flank is not walled in by its neighbours' markers.
+    Competing markers: the other objects' seeds and, for a lone click, the other
+    blobs of the extent (peaks of its distance transform farther than one radius
+    from the seed, and the parts beyond its necks) and, in a volume, its other
+    bright peaks (nuclei stacked along the optical axis touch without a neck),
+    so touching nuclei are cut at their contact even when only one of them is
+    clicked.
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ class RuleOptions:
     band: float = 3.0  # edge: half-width (physical units) of the band the watershed decides
     shape_h: float = 0.2  # edge: h of the shape peaks that split touching objects
     auto_competitors: float = 1.0  # edge: blobs farther than this many radii compete (0: off)
+    peak_h: float = 0.05  # edge: a bright peak this fraction of the contrast high competes
 
 
 def seed_component(cand: NDArray[np.bool_], seed: tuple[int, ...]) -> NDArray[np.bool_]:
@@ -174,11 +179,24 @@ def edge_region(
     markers = np.zeros(win.shape, dtype=np.int32)
     markers[ndi.distance_transform_edt(~obj, sampling=spacing) > opts.band] = 2
     nxt = 3
-    # The rivals: the other clicked seeds and, for a lone click, the bright peaks of
-    # other objects (h-maxima) in the extent, as if they had been clicked.
+    # The depth of each pixel in the extent (used for its blobs, parts and markers).
+    din = ndi.distance_transform_edt(obj, sampling=spacing)
+    # The click's marker reaches down into the object's core: the watershed floods
+    # from the markers in gradient order, and a click on the object's flank (steep
+    # gradient) is reached late and walled in by a rival whose marker sits in a flat
+    # core. The path descends the gradient from the click (never nearer to another
+    # clicked seed than to the click).
+    path = [seed]
+    if not refine and obj[seed]:
+        path = _descent(gradient_smoothed(grad, spacing), seed, obj, list(competitors),
+                        spacing)
+    # The rivals: the other clicked seeds and, for a lone click, the other objects of
+    # the extent (its other blobs, and its other bright peaks), as if they had been
+    # clicked.
     rivals = list(competitors)
     if not refine and opts.auto_competitors > 0 and obj.any():
-        rivals += _blob_peaks(win, seed, obj, spacing, opts.auto_competitors)
+        rivals += _other_peaks(win, seed, obj, din, spacing, opts.auto_competitors,
+                               opts.peak_h * (top - bg))
     bright = win >= bg + 0.5 * (top - bg)
 
     def alone(region: NDArray[np.bool_]) -> bool:  # holds the seed and no rival
@@ -192,7 +210,6 @@ def edge_region(
         # the distance transform); the other parts compete as if clicked. The object's
         # own parts (the seed's, or those of the confident core of the current extent
         # when refining) are its marker where deeper than ``band``: its dim rim is in.
-        din = ndi.distance_transform_edt(obj, sampling=spacing)
         depth = float(din[seed]) if obj[seed] else float(din.max())
         parts = shape_parts(din, obj, max(1.0, opts.shape_h * depth))
         deep = din > min(opts.band, 0.5 * depth)
@@ -212,8 +229,7 @@ def edge_region(
     # holds another seed: then the watershed on the gradient must split them.
     # Markers are small balls (a third of the object's radius), not single pixels: a
     # one-pixel marker on a noisy gradient is walled in by its neighbour's flood.
-    rad = max(1.0, float(ndi.distance_transform_edt(obj, sampling=spacing)[seed]) / 3) \
-        if obj.any() and not refine else 1.0
+    rad = max(1.0, float(din[seed]) / 3) if obj.any() and not refine else 1.0
     for c in rivals:
         if bright[c]:
             core = seed_component(bright, c)
@@ -228,6 +244,8 @@ def edge_region(
             markers[core] = 1
     if not refine:
         markers[_ball(win.shape, seed, rad, spacing) & obj] = 1
+        if len(path) > 1:
+            markers[_tube(win.shape, path, rad, spacing) & obj] = 1
     if refine:
         # Refine: the confidently bright part of the current extent is the object.
         core = init & (win >= bg + 0.5 * (top - bg))
@@ -308,31 +326,116 @@ def split_touching(
     return seed_component(ws == own, seed) if own else region
 
 
-def _blob_peaks(win: NDArray[np.floating], seed: tuple[int, ...], obj: NDArray[np.bool_],
-                spacing: tuple[float, ...], scale: float) -> list[tuple[int, ...]]:
-    """The centres of the other blobs of the seed's size in ``obj`` (not the seed's own).
+def _other_peaks(win: NDArray[np.floating], seed: tuple[int, ...], obj: NDArray[np.bool_],
+                 din: NDArray[np.floating], spacing: tuple[float, ...], scale: float,
+                 h: float) -> list[tuple[int, ...]]:
+    """The centres of the other objects in ``obj`` (not the seed's own), to compete.
 
-    The object's radius ``r`` is the depth of the seed in ``obj`` (its distance to
-    the edge); each convex blob of ``obj`` has a peak of the distance transform,
-    and the peaks farther than ``scale * r`` from the seed are other objects.
+    The object's radius ``r`` is the depth of the seed in ``obj`` (``din``, the
+    distance transform of ``obj``). Two kinds of peaks farther than ``scale * r`` from the seed are
+    other objects: the peaks of the distance transform (each convex blob has
+    one: touching nuclei without a dark valley) and, in a volume, the bright
+    peaks (h-maxima of ``win`` higher than ``h``) other than the one whose basin
+    holds the seed (nuclei stacked along the optical axis touch face to face,
+    without a neck: only their brightness separates them).
     """
     from skimage.feature import peak_local_max
 
     fine = min(spacing)
-    din = ndi.distance_transform_edt(obj, sampling=spacing)
     r = float(din[seed])
-    if r < 2 * fine:
-        return []
-    # Peaks of the (lightly smoothed) distance transform at least half a radius apart:
-    # one per convex blob, so touching nuclei without a dark valley still compete.
-    land = ndi.gaussian_filter(din, 1.0)
-    peaks = peak_local_max(land, min_distance=max(1, int(round(0.5 * r / fine))),
-                           labels=obj.astype(np.int32), exclude_border=False)
-    # The seed's own blob: the peaks within ``scale`` radii of the seed.
+    peaks: list[tuple[int, ...]] = []
+    if r >= 2 * fine:
+        # Peaks of the (lightly smoothed) distance transform at least half a radius
+        # apart: one per convex blob.
+        land = ndi.gaussian_filter(din, 1.0)
+        peaks += [tuple(int(v) for v in p) for p in peak_local_max(
+            land, min_distance=max(1, int(round(0.5 * r / fine))),
+            labels=obj.astype(np.int32), exclude_border=False)]
+    if h > 0 and win.ndim == 3:
+        # Only in volumes: nuclei stacked along the optical axis touch face to face
+        # (the axial blur hides the gap), without the neck that separates touching
+        # objects in a plane. In 2D the bright peaks of textured nuclei would cut them
+        # (measured on the DSB image: median IoU 0.82 -> 0.81).
+        peaks += _bright_peaks(win, seed, obj, h)
+    # The seed's own object: the peaks within ``scale`` radii of the seed.
+    sp = np.asarray(spacing)
     near = scale * r
-    return [tuple(int(v) for v in p) for p in peaks
-            if math.dist([a * sp for a, sp in zip(p, spacing)],
-                         [a * sp for a, sp in zip(seed, spacing)]) > near]
+    return [p for p in peaks
+            if float(np.linalg.norm((np.asarray(p) - np.asarray(seed)) * sp)) > near]
+
+
+def _bright_peaks(win: NDArray[np.floating], seed: tuple[int, ...], obj: NDArray[np.bool_],
+                  h: float) -> list[tuple[int, ...]]:
+    """The brightest pixel of each bright peak (h-maxima) of ``obj`` but the seed's.
+
+    The seed's peak is the one whose basin (watershed of the inverted window in
+    ``obj``) holds the seed.
+    """
+    from skimage.morphology import h_maxima
+
+    land = np.where(obj, win, win[obj].min())
+    peaks, n = ndi.label(h_maxima(land, h).astype(bool) & obj)
+    if n < 2:
+        return []
+    # Climbing from the seed reaches its own peak (the watershed's basin, at a
+    # fraction of the cost); a climb that stops on a lower maximum asks the watershed.
+    top = _descent(-land, seed, obj, [], (1.0,) * win.ndim)[-1]
+    own = int(peaks[top]) or int(watershed(-land, peaks, mask=obj)[seed])
+    out = []
+    for k, box in enumerate(ndi.find_objects(peaks), start=1):
+        if k == own or box is None:
+            continue
+        at = np.unravel_index(int(np.argmax(np.where(peaks[box] == k, win[box], -np.inf))),
+                              peaks[box].shape)
+        out.append(tuple(int(i + b.start) for i, b in zip(at, box)))
+    return out
+
+
+def gradient_smoothed(grad: NDArray[np.floating], spacing: tuple[float, ...]) -> NDArray:
+    """The gradient magnitude smoothed by one pixel of the finest axis (no noise pits)."""
+    return ndi.gaussian_filter(grad, tuple(min(spacing) / s for s in spacing))
+
+
+def _descent(land: NDArray[np.floating], seed: tuple[int, ...], obj: NDArray[np.bool_],
+             rivals: list[tuple[int, ...]], spacing: tuple[float, ...]) -> list[tuple[int, ...]]:
+    """The steepest-descent path of ``land`` from ``seed`` to its basin's bottom in ``obj``.
+
+    The path stops before a step that would be as near to a rival as to the seed
+    (the click's object is the one nearer to it than to the other clicks).
+    """
+    sp = np.asarray(spacing)
+    riv = np.asarray(rivals, dtype=float).reshape(-1, len(seed)) * sp
+    origin = np.asarray(seed) * sp
+    path = [seed]
+    p = seed
+    for _ in range(obj.size):
+        box = tuple(slice(max(0, c - 1), c + 2) for c in p)
+        nb = np.where(obj[box], land[box], np.inf)
+        at = np.unravel_index(int(np.argmin(nb)), nb.shape)
+        q = tuple(int(b.start + i) for b, i in zip(box, at))
+        if not land[q] < land[p]:
+            break
+        x = np.asarray(q) * sp
+        if len(riv) and float(np.min(np.linalg.norm(riv - x, axis=1))) <= float(
+                np.linalg.norm(x - origin)):
+            break
+        p = q
+        path.append(p)
+    return path
+
+
+def _tube(shape: tuple[int, ...], path: list[tuple[int, ...]], radius: float,
+          spacing: tuple[float, ...]) -> NDArray[np.bool_]:
+    """The pixels within ``radius`` (physical units) of a path of pixels."""
+    pts = np.asarray(path)
+    reach = [math.ceil(radius / sp) + 1 for sp in spacing]
+    box = tuple(slice(max(0, lo - m), min(n, hi + m + 1))
+                for lo, hi, m, n in zip(pts.min(0), pts.max(0), reach, shape))
+    along = np.ones(tuple(b.stop - b.start for b in box), dtype=bool)
+    along[tuple((pts - [b.start for b in box]).T)] = False
+    out = np.zeros(shape, dtype=bool)
+    out[box] = ndi.distance_transform_edt(along, sampling=spacing) <= radius
+    return out
 
 
 def _ball(shape: tuple[int, ...], centre: tuple[int, ...], radius: float,
