@@ -46,34 +46,192 @@ class Polygon(NamedTuple):
     holes: list[list[float]]
 
 
-def _ring(contour: NDArray[np.int32], tolerance: float) -> list[float]:
-    pts = contour.reshape(-1, 2)
-    if tolerance > 0 and len(pts) >= 3:
-        simple = cv2.approxPolyDP(contour, float(tolerance), True).reshape(-1, 2)
+# --- pixel-edge tracing -------------------------------------------------------
+# Directions E, S, W, N (y points down), so a right turn is d + 1 (mod 4).
+_DY = np.array([0, 1, 0, -1], np.int64)
+_DX = np.array([1, 0, -1, 0], np.int64)
+# Offset (dy, dx) from a vertex (pixel corner (r, c)) to the pixel ahead-left of
+# direction d; the pixel ahead-right of d is the one ahead-left of d + 1.
+_AHEAD_LEFT = np.array([[-1, 0], [0, 0], [0, -1], [-1, -1]], np.int64)
+
+
+@numba.njit(cache=True, inline="always")
+def _fg(m, r, c):  # pragma: no cover
+    return 0 <= r < m.shape[0] and 0 <= c < m.shape[1] and m[r, c] != 0
+
+
+@numba.njit(cache=True)
+def _grow(a, n):  # pragma: no cover
+    if n < a.shape[0]:
+        return a
+    b = np.empty(2 * a.shape[0], a.dtype)
+    b[: a.shape[0]] = a
+    return b
+
+
+@numba.njit(cache=True)
+def _trace_edges(m, split):  # pragma: no cover
+    """Every boundary ring of the union of the foreground pixel squares.
+
+    Rings follow the pixel edges with the foreground on their right (y down):
+    outer rings run clockwise on screen (positive shoelace area), holes the
+    other way. At a saddle (two pixels touching only at a corner) a ring turns
+    around the pixel it is following, so the foreground is 4-connected and
+    each ring belongs to one 4-connected part. Only turning vertices are kept
+    (collinear points merged). With ``split`` a ring that passes a saddle
+    twice is cut there into simple rings (a shell and the holes that touch it
+    at that point). Returns the vertices (x, y), the offset of each ring, the
+    pixel (r, c) its trace started from, and its doubled signed area.
+    """
+    h, w = m.shape
+    visited = np.zeros((h, w), np.bool_)
+    xs = np.empty(1024, np.int32)
+    ys = np.empty(1024, np.int32)
+    n = 0
+    ring_off = np.zeros(64, np.int64)
+    ring_r = np.empty(64, np.int64)
+    ring_c = np.empty(64, np.int64)
+    ring_a = np.empty(64, np.int64)
+    nr = 0
+    sx = np.empty(256, np.int64)  # the ring being traced (a stack)
+    sy = np.empty(256, np.int64)
+    sad = np.empty(16, np.int64)  # stack positions of the saddles on it
+    for r0 in range(h):
+        for c0 in range(w):
+            if m[r0, c0] == 0 or visited[r0, c0] or (r0 > 0 and m[r0 - 1, c0] != 0):
+                continue
+            sn = 0
+            ns = 0
+            sx[0] = c0
+            sy[0] = r0
+            sn = 1
+            if split and _fg(m, r0 - 1, c0 - 1) and not _fg(m, r0, c0 - 1):
+                sad[0] = 0
+                ns = 1
+            r, c, d = r0, c0, 0
+            done = False
+            while not done:
+                if d == 0:
+                    visited[r, c] = True  # the top edge of pixel (r, c)
+                r += _DY[d]
+                c += _DX[d]
+                dr = (d + 1) & 3
+                left = _fg(m, r + _AHEAD_LEFT[d, 0], c + _AHEAD_LEFT[d, 1])
+                right = _fg(m, r + _AHEAD_LEFT[dr, 0], c + _AHEAD_LEFT[dr, 1])
+                if not right:
+                    nd = dr  # also at a saddle: keep to the pixel on the right
+                elif left:
+                    nd = (d + 3) & 3
+                else:
+                    nd = d
+                if r == r0 and c == c0 and nd == 0:
+                    done = True
+                    break
+                if nd != d:
+                    k = -1
+                    if split and left and not right:  # a saddle: seen before?
+                        for j in range(ns):
+                            p = sad[j]
+                            if sx[p] == c and sy[p] == r:
+                                k = p
+                                ns = j
+                                break
+                        if k < 0:
+                            sad = _grow(sad, ns)
+                            sad[ns] = sn
+                            ns += 1
+                    if k >= 0:  # cut the loop stack[k:sn] off as its own ring
+                        for q in range(k, sn):
+                            xs = _grow(xs, n)
+                            ys = _grow(ys, n)
+                            xs[n] = sx[q]
+                            ys[n] = sy[q]
+                            n += 1
+                        a = 0
+                        for q in range(k, sn):
+                            q1 = q + 1 if q + 1 < sn else k
+                            a += sx[q] * sy[q1] - sx[q1] * sy[q]
+                        ring_off = _grow(ring_off, nr + 1)
+                        ring_r = _grow(ring_r, nr)
+                        ring_c = _grow(ring_c, nr)
+                        ring_a = _grow(ring_a, nr)
+                        ring_r[nr] = r0
+                        ring_c[nr] = c0
+                        ring_a[nr] = a
+                        nr += 1
+                        ring_off[nr] = n
+                        sn = k + 1
+                    else:
+                        sx = _grow(sx, sn)
+                        sy = _grow(sy, sn)
+                        sx[sn] = c
+                        sy[sn] = r
+                        sn += 1
+                d = nd
+            a = 0
+            for q in range(sn):
+                xs = _grow(xs, n)
+                ys = _grow(ys, n)
+                xs[n] = sx[q]
+                ys[n] = sy[q]
+                n += 1
+                q1 = q + 1 if q + 1 < sn else 0
+                a += sx[q] * sy[q1] - sx[q1] * sy[q]
+            ring_off = _grow(ring_off, nr + 1)
+            ring_r = _grow(ring_r, nr)
+            ring_c = _grow(ring_c, nr)
+            ring_a = _grow(ring_a, nr)
+            ring_r[nr] = r0
+            ring_c[nr] = c0
+            ring_a[nr] = a
+            nr += 1
+            ring_off[nr] = n
+    return xs[:n], ys[:n], ring_off[: nr + 1], ring_r[:nr], ring_c[:nr], ring_a[:nr]
+
+
+def _ring(pts: NDArray[np.int32], tolerance: float) -> list[float]:
+    if tolerance > 0 and len(pts) > 4:
+        simple = cv2.approxPolyDP(pts.reshape(-1, 1, 2), float(tolerance), True)
         if len(simple) >= 3:
-            pts = simple
-    if len(pts) < 3:  # a pixel or a one-pixel line: its exact pixel-edge box
-        (x0, y0), (x1, y1) = pts.min(0), pts.max(0) + 1
-        return [float(v) for v in (x0, y0, x1, y0, x1, y1, x0, y1)]
-    return (pts.astype(np.float64) + 0.5).ravel().tolist()
+            pts = simple.reshape(-1, 2)
+    return pts.astype(np.float64).ravel().tolist()
 
 
-def mask_to_polygons(mask: ArrayLike, *, tolerance: float = 0) -> list[Polygon]:
-    """Outer contours and holes of a 2D binary mask as COCO polygons.
+def mask_to_polygons(
+    mask: ArrayLike, *, tolerance: float = 0, simple: bool = True
+) -> list[Polygon]:
+    """Outlines of a 2D binary mask as COCO polygons with holes, exact at tolerance 0.
+
+    The outline of the union of the foreground pixel squares: vertices at
+    pixel corners, collinear points merged. Rasterised back by
+    :func:`polygons_to_mask` or by pycocotools (``frPyObjects`` + ``decode``)
+    it gives the mask exactly (see the module docstring).
 
     Parameters
     ----------
     mask : (H, W) array_like of bool or 0/1
     tolerance : float
         Simplification: the ``epsilon`` of ``cv2.approxPolyDP`` in pixels (the
-        largest distance of a dropped contour point from the simplified
-        polygon); 0 keeps every contour corner.
+        largest distance of a dropped vertex from the simplified ring); 0
+        keeps every corner (exact). Rings that would fall below 3 points are
+        kept whole.
+    simple : bool
+        Where a part touches itself diagonally (two of its pixels share only a
+        corner) its outline passes that corner twice. True (default) cuts such
+        a ring there into simple rings: the outer ring and holes touching it at
+        that one point, which is what OGC / shapely call valid. False keeps it
+        as one ring touching itself (still exact for pycocotools), so a part
+        has holes only where it encloses background (8-connected): the form
+        COCO writers want, as COCO polygons cannot hold holes.
 
     Returns
     -------
     list of Polygon
-        One per 8-connected part, each with its holes; coordinates in the
-        pixel-edge convention (see the module docstring).
+        One per 4-connected part (pixels touching only at a corner are
+        separate parts, whose polygons touch at that point), each with its
+        holes, in raster order of the parts' first pixels; coordinates in the
+        pixel-edge convention (see the module docstring). Exteriors run
+        clockwise on screen (y down), holes counter-clockwise.
 
     Examples
     --------
@@ -82,6 +240,8 @@ def mask_to_polygons(mask: ArrayLike, *, tolerance: float = 0) -> list[Polygon]:
     >>> p = mask_to_polygons(m)
     >>> len(p), len(p[0].holes)
     (1, 1)
+    >>> p[0].exterior
+    [1.0, 1.0, 4.0, 1.0, 4.0, 4.0, 1.0, 4.0]
     """
     arr = np.asarray(mask)
     if arr.ndim != 2:
@@ -91,20 +251,21 @@ def mask_to_polygons(mask: ArrayLike, *, tolerance: float = 0) -> list[Polygon]:
     if float(tolerance) < 0:
         raise ValueError(f"tolerance must be >= 0 pixels, got {tolerance!r}")
     img = np.ascontiguousarray(arr, dtype=np.uint8)
-    contours, hierarchy = cv2.findContours(img, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-    if hierarchy is None:
+    xs, ys, off, rr, cc, area = _trace_edges(img, bool(simple))
+    if area.size == 0:
         return []
-    hier = hierarchy[0]
-    out = []
-    for i, c in enumerate(contours):
-        if hier[i][3] >= 0:
-            continue  # a hole: attached to its parent below
-        holes = []
-        child = hier[i][2]
-        while child >= 0:
-            holes.append(_ring(contours[child], tolerance))
-            child = hier[child][0]
-        out.append(Polygon(_ring(c, tolerance), holes))
+    xy = np.stack([xs, ys], axis=1)
+    tol = float(tolerance)
+    shells = np.flatnonzero(area > 0)
+    holes = np.flatnonzero(area < 0)
+    out = [Polygon(_ring(xy[off[i] : off[i + 1]], tol), []) for i in shells]
+    if holes.size:
+        # every ring of one trace borders one 4-connected part; a part has one
+        # outer ring, found (in raster order) before any of its holes
+        _, labels = cv2.connectedComponents(img, connectivity=4, ltype=cv2.CV_32S)
+        part = {int(k): j for j, k in enumerate(labels[rr[shells], cc[shells]])}
+        for i, k in zip(holes, labels[rr[holes], cc[holes]]):
+            out[part[int(k)]].holes.append(_ring(xy[off[i] : off[i + 1]], tol))
     return out
 
 
@@ -198,22 +359,21 @@ def polygons_to_mask(
     """
     h, w = (int(v) for v in shape)
     outer: list[list[float]] = []
-    inner: list[list[float]] = []
-    for p in polygons:
-        if isinstance(p, Polygon):
-            outer.append(p.exterior)
-            if holes:
-                inner.extend(p.holes)
+    holed: list[tuple[list[float], list[list[float]]]] = []
+    for k, p in enumerate(polygons):
+        ring, inner = (p.exterior, p.holes if holes else []) if isinstance(p, Polygon) else (p, [])
+        if validate:
+            check_ring(ring, name=f"polygon {k}")  # type: ignore[arg-type]
+            for j, hole in enumerate(inner):
+                check_ring(hole, name=f"hole {j} of polygon {k}")
+        if inner:
+            holed.append((ring, inner))  # type: ignore[arg-type]
         else:
-            outer.append(p)  # type: ignore[arg-type]
-    if validate:
-        for k, r in enumerate(outer):
-            check_ring(r, name=f"polygon {k}")
-        for k, r in enumerate(inner):
-            check_ring(r, name=f"hole {k}")
+            outer.append(ring)  # type: ignore[arg-type]
     out = _raster(outer, h, w)
-    if inner:
-        out &= ~_raster(inner, h, w)
+    # each part minus its own holes: a part lying in another part's hole stays
+    for r, inner in holed:
+        out |= _raster([r], h, w) & ~_raster(inner, h, w)
     return out
 
 
