@@ -48,11 +48,12 @@ class Polygon(NamedTuple):
 
 # --- pixel-edge tracing -------------------------------------------------------
 # Directions E, S, W, N (y points down), so a right turn is d + 1 (mod 4).
-_DY = np.array([0, 1, 0, -1], np.int64)
-_DX = np.array([1, 0, -1, 0], np.int64)
+_DY = (0, 1, 0, -1)
+_DX = (1, 0, -1, 0)
 # Offset (dy, dx) from a vertex (pixel corner (r, c)) to the pixel ahead-left of
 # direction d; the pixel ahead-right of d is the one ahead-left of d + 1.
-_AHEAD_LEFT = np.array([[-1, 0], [0, 0], [0, -1], [-1, -1]], np.int64)
+_LEFT_DY = (-1, 0, 0, -1)
+_LEFT_DX = (0, 0, -1, -1)
 
 
 @numba.njit(cache=True, inline="always")
@@ -60,76 +61,85 @@ def _fg(m, r, c):  # pragma: no cover
     return 0 <= r < m.shape[0] and 0 <= c < m.shape[1] and m[r, c] != 0
 
 
-@numba.njit(cache=True)
-def _grow(a, n):  # pragma: no cover
-    if n < a.shape[0]:
-        return a
-    b = np.empty(2 * a.shape[0], a.dtype)
-    b[: a.shape[0]] = a
-    return b
+@numba.njit(cache=True, inline="always")
+def _emit(sx, sy, k, sn, xs, ys, n, ring_off, ring_start, ring_area, nr, r0, c0):  # pragma: no cover
+    """Copy the stacked vertices k..sn-1 out as ring nr; return the new count n."""
+    a = 0
+    for q in range(k, sn):
+        q1 = q + 1 if q + 1 < sn else k
+        xs[n] = sx[q]
+        ys[n] = sy[q]
+        n += 1
+        a += np.int64(sx[q]) * sy[q1] - np.int64(sx[q1]) * sy[q]
+    ring_start[nr, 0] = r0
+    ring_start[nr, 1] = c0
+    ring_area[nr] = a
+    ring_off[nr + 1] = n
+    return n
 
 
 @numba.njit(cache=True)
-def _trace_edges(m, split):  # pragma: no cover
+def _trace_edges(m, split, xs, ys, ring_off, ring_start, ring_area):  # pragma: no cover
     """Every boundary ring of the union of the foreground pixel squares.
 
     Rings follow the pixel edges with the foreground on their right (y down):
     outer rings run clockwise on screen (positive shoelace area), holes the
     other way. At a saddle (two pixels touching only at a corner) a ring turns
-    around the pixel it is following, so the foreground is 4-connected and
-    each ring belongs to one 4-connected part. Only turning vertices are kept
-    (collinear points merged). With ``split`` a ring that passes a saddle
-    twice is cut there into simple rings (a shell and the holes that touch it
-    at that point). Returns the vertices (x, y), the offset of each ring, the
-    pixel (r, c) its trace started from, and its doubled signed area.
+    around the pixel it is following, so each ring borders one 4-connected
+    part. Only turning vertices are kept (collinear points merged). With
+    ``split`` a ring that passes a saddle twice is cut there into simple rings
+    (a shell and the holes touching it at that point).
+
+    Writes the vertices (x, y) to ``xs, ys``, ring i being
+    ``ring_off[i]:ring_off[i + 1]``, the pixel (r, c) its trace started from
+    (on its right) to ``ring_start[i]`` and its doubled signed area to
+    ``ring_area[i]``. Returns (vertices, rings), or (-1, -1) when a buffer is
+    too small (every vertex is a corner, so rings <= vertices / 4).
     """
     h, w = m.shape
+    cap = xs.shape[0]
     visited = np.zeros((h, w), np.bool_)
-    xs = np.empty(1024, np.int32)
-    ys = np.empty(1024, np.int32)
+    sx = np.empty(cap, np.int32)  # the ring being traced, as a stack
+    sy = np.empty(cap, np.int32)
+    sad = np.empty(cap, np.int32)  # stack positions of its saddles
     n = 0
-    ring_off = np.zeros(64, np.int64)
-    ring_r = np.empty(64, np.int64)
-    ring_c = np.empty(64, np.int64)
-    ring_a = np.empty(64, np.int64)
     nr = 0
-    sx = np.empty(256, np.int64)  # the ring being traced (a stack)
-    sy = np.empty(256, np.int64)
-    sad = np.empty(16, np.int64)  # stack positions of the saddles on it
+    ring_off[0] = 0
     for r0 in range(h):
         for c0 in range(w):
             if m[r0, c0] == 0 or visited[r0, c0] or (r0 > 0 and m[r0 - 1, c0] != 0):
                 continue
-            sn = 0
-            ns = 0
+            if n + 4 > cap or nr + 2 > ring_area.shape[0]:
+                return -1, -1
             sx[0] = c0
             sy[0] = r0
             sn = 1
+            ns = 0
             if split and _fg(m, r0 - 1, c0 - 1) and not _fg(m, r0, c0 - 1):
                 sad[0] = 0
                 ns = 1
-            r, c, d = r0, c0, 0
-            done = False
-            while not done:
+            r = r0
+            c = c0
+            d = 0
+            while True:
                 if d == 0:
                     visited[r, c] = True  # the top edge of pixel (r, c)
                 r += _DY[d]
                 c += _DX[d]
                 dr = (d + 1) & 3
-                left = _fg(m, r + _AHEAD_LEFT[d, 0], c + _AHEAD_LEFT[d, 1])
-                right = _fg(m, r + _AHEAD_LEFT[dr, 0], c + _AHEAD_LEFT[dr, 1])
+                left = _fg(m, r + _LEFT_DY[d], c + _LEFT_DX[d])
+                right = _fg(m, r + _LEFT_DY[dr], c + _LEFT_DX[dr])
                 if not right:
                     nd = dr  # also at a saddle: keep to the pixel on the right
                 elif left:
                     nd = (d + 3) & 3
                 else:
                     nd = d
-                if r == r0 and c == c0 and nd == 0:
-                    done = True
+                if nd == 0 and r == r0 and c == c0:
                     break
                 if nd != d:
                     k = -1
-                    if split and left and not right:  # a saddle: seen before?
+                    if split and left and not right:  # a saddle: passed before?
                         for j in range(ns):
                             p = sad[j]
                             if sx[p] == c and sy[p] == r:
@@ -137,56 +147,85 @@ def _trace_edges(m, split):  # pragma: no cover
                                 ns = j
                                 break
                         if k < 0:
-                            sad = _grow(sad, ns)
                             sad[ns] = sn
                             ns += 1
-                    if k >= 0:  # cut the loop stack[k:sn] off as its own ring
-                        for q in range(k, sn):
-                            xs = _grow(xs, n)
-                            ys = _grow(ys, n)
-                            xs[n] = sx[q]
-                            ys[n] = sy[q]
-                            n += 1
-                        a = 0
-                        for q in range(k, sn):
-                            q1 = q + 1 if q + 1 < sn else k
-                            a += sx[q] * sy[q1] - sx[q1] * sy[q]
-                        ring_off = _grow(ring_off, nr + 1)
-                        ring_r = _grow(ring_r, nr)
-                        ring_c = _grow(ring_c, nr)
-                        ring_a = _grow(ring_a, nr)
-                        ring_r[nr] = r0
-                        ring_c[nr] = c0
-                        ring_a[nr] = a
+                    if k >= 0:  # cut the loop stack[k:sn] off as a ring of its own
+                        if n + sn - k > cap or nr + 2 > ring_area.shape[0]:
+                            return -1, -1
+                        n = _emit(sx, sy, k, sn, xs, ys, n, ring_off, ring_start, ring_area, nr, r0, c0)
                         nr += 1
-                        ring_off[nr] = n
                         sn = k + 1
                     else:
-                        sx = _grow(sx, sn)
-                        sy = _grow(sy, sn)
+                        if sn >= cap:
+                            return -1, -1
                         sx[sn] = c
                         sy[sn] = r
                         sn += 1
                 d = nd
-            a = 0
-            for q in range(sn):
-                xs = _grow(xs, n)
-                ys = _grow(ys, n)
-                xs[n] = sx[q]
-                ys[n] = sy[q]
-                n += 1
-                q1 = q + 1 if q + 1 < sn else 0
-                a += sx[q] * sy[q1] - sx[q1] * sy[q]
-            ring_off = _grow(ring_off, nr + 1)
-            ring_r = _grow(ring_r, nr)
-            ring_c = _grow(ring_c, nr)
-            ring_a = _grow(ring_a, nr)
-            ring_r[nr] = r0
-            ring_c[nr] = c0
-            ring_a[nr] = a
+            if n + sn > cap or nr + 1 >= ring_area.shape[0]:
+                return -1, -1
+            n = _emit(sx, sy, 0, sn, xs, ys, n, ring_off, ring_start, ring_area, nr, r0, c0)
             nr += 1
-            ring_off[nr] = n
-    return xs[:n], ys[:n], ring_off[: nr + 1], ring_r[:nr], ring_c[:nr], ring_a[:nr]
+    return n, nr
+
+
+@numba.njit(cache=True)
+def _hole_owners(xs, ys, off, start, shells, holes):  # pragma: no cover
+    """For each hole, the position in ``shells`` of the outer ring of its part.
+
+    A hole's trace started from a foreground pixel of its part; the innermost
+    outer ring containing that pixel's centre is the part's (any other outer
+    ring containing it contains the whole part). ``shells`` come sorted by
+    area, so the first ring containing the point wins. Rings are axis-aligned
+    with integer vertices and the point is a pixel centre: it is never on an
+    edge, and only the vertical edges can cross its row.
+    """
+    ns = shells.shape[0]
+    box = np.empty((ns, 4), np.int64)
+    for k in range(ns):
+        i = shells[k]
+        box[k, 0] = xs[off[i] : off[i + 1]].min()
+        box[k, 1] = xs[off[i] : off[i + 1]].max()
+        box[k, 2] = ys[off[i] : off[i + 1]].min()
+        box[k, 3] = ys[off[i] : off[i + 1]].max()
+    owner = np.full(holes.shape[0], -1, np.int64)
+    for t in range(holes.shape[0]):
+        py = start[holes[t], 0] + 0.5
+        px = start[holes[t], 1] + 0.5
+        for k in range(ns):
+            if px < box[k, 0] or px > box[k, 1] or py < box[k, 2] or py > box[k, 3]:
+                continue
+            i = shells[k]
+            a, b = off[i], off[i + 1]
+            inside = False
+            for q in range(a, b):
+                q1 = q + 1 if q + 1 < b else a
+                if (ys[q] > py) != (ys[q1] > py) and xs[q] > px:
+                    inside = not inside
+            if inside:
+                owner[t] = k
+                break
+    return owner
+
+
+# Above this many (hole, outer ring) pairs the holes are assigned through a
+# labelling of the parts (one O(pixels) pass) instead of point-in-polygon tests.
+_MAX_PAIRS = 4_000_000
+
+
+def _trace(img: NDArray[np.uint8], split: bool) -> tuple[NDArray[np.int32], ...]:
+    """Run :func:`_trace_edges` with buffers grown until they are large enough."""
+    cap = max(1024, img.size // 16)
+    while True:
+        xs = np.empty(cap, np.int32)
+        ys = np.empty(cap, np.int32)
+        ring_off = np.empty(cap // 4 + 2, np.int64)
+        ring_start = np.empty((cap // 4 + 2, 2), np.int64)
+        ring_area = np.empty(cap // 4 + 2, np.int64)
+        n, nr = _trace_edges(img, split, xs, ys, ring_off, ring_start, ring_area)
+        if n >= 0:
+            return xs[:n], ys[:n], ring_off[: nr + 1], ring_start[:nr], ring_area[:nr]
+        cap *= 4
 
 
 def _ring(pts: NDArray[np.int32], tolerance: float) -> list[float]:
@@ -251,21 +290,36 @@ def mask_to_polygons(
     if float(tolerance) < 0:
         raise ValueError(f"tolerance must be >= 0 pixels, got {tolerance!r}")
     img = np.ascontiguousarray(arr, dtype=np.uint8)
-    xs, ys, off, rr, cc, area = _trace_edges(img, bool(simple))
+    xs, ys, off, start, area = _trace(img, bool(simple))
     if area.size == 0:
         return []
     xy = np.stack([xs, ys], axis=1)
     tol = float(tolerance)
+    bounds = off.tolist()
+    if tol > 0:
+        rings = [_ring(xy[i:j], tol) for i, j in zip(bounds[:-1], bounds[1:])]
+    else:  # one conversion to floats for all rings: most of the time is spent here
+        flat = xy.astype(np.float64).ravel().tolist()
+        rings = [flat[2 * i : 2 * j] for i, j in zip(bounds[:-1], bounds[1:])]
     shells = np.flatnonzero(area > 0)
     holes = np.flatnonzero(area < 0)
-    out = [Polygon(_ring(xy[off[i] : off[i + 1]], tol), []) for i in shells]
-    if holes.size:
-        # every ring of one trace borders one 4-connected part; a part has one
-        # outer ring, found (in raster order) before any of its holes
+    out = [Polygon(rings[i], []) for i in shells.tolist()]
+    if holes.size == 0:
+        return out
+    owner = np.full(holes.size, -1)
+    if holes.size * shells.size <= _MAX_PAIRS:
+        by_area = shells[np.argsort(area[shells], kind="stable")]
+        owner = _hole_owners(xs, ys, off, start, by_area, holes)
+    if owner.min() >= 0:
+        where = dict(zip(shells.tolist(), range(len(out))))
+        parts = [where[i] for i in by_area[owner].tolist()]
+    else:
+        # every ring of one trace borders one 4-connected part, which has one outer ring
         _, labels = cv2.connectedComponents(img, connectivity=4, ltype=cv2.CV_32S)
-        part = {int(k): j for j, k in enumerate(labels[rr[shells], cc[shells]])}
-        for i, k in zip(holes, labels[rr[holes], cc[holes]]):
-            out[part[int(k)]].holes.append(_ring(xy[off[i] : off[i + 1]], tol))
+        part = dict(zip(labels[start[shells, 0], start[shells, 1]].tolist(), range(len(out))))
+        parts = [part[k] for k in labels[start[holes, 0], start[holes, 1]].tolist()]
+    for i, k in zip(holes.tolist(), parts):
+        out[k].holes.append(rings[i])
     return out
 
 
