@@ -128,7 +128,11 @@ def run(quick: bool) -> list[dict[str, Any]]:
     mask = blobs(n, 1600 if n == 2048 else 400)
     n_obj = cv2.connectedComponents(mask.view(np.uint8), connectivity=8)[0] - 1
     rows = []
-    for label, kw in (("", {}), (", simple=False", {"simple": False}), (", tolerance=1", {"tolerance": 1})):
+    for label, kw in (
+        ("", {}),
+        (", simple=False", {"simple": False}),
+        (", tolerance=1", {"tolerance": 1}),
+    ):
         t = kw.get("tolerance", 0)
         ours, base = interleaved(
             lambda kw=kw: mask_to_polygons(mask, **kw), lambda t=t: centre_polygons(mask, t), reps
