@@ -6,7 +6,9 @@ validated compressed RLE, with its category id, score (detector results),
 annotation id, ``iscrowd`` flag, the original polygons (when given as
 polygons) and every other key, untouched. Writing it back is lossless for
 RLE segmentations (the counts strings are kept verbatim) and for polygons
-that were not changed.
+that were not changed; masks written as polygons (``segmentation='polygons'``
+at ``tolerance=0``) are traced along their pixel edges and read back exactly,
+by pycocotools too.
 
 Bad input raises :class:`ValueError` naming the annotation and the fix:
 unknown image ids or categories, malformed RLE, RLE of the wrong size,
