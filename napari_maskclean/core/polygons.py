@@ -74,11 +74,6 @@ _LEFT_DX = (0, 0, -1, -1)
 
 
 @numba.njit(cache=True, inline="always")
-def _fg(m, r, c):  # pragma: no cover
-    return 0 <= r < m.shape[0] and 0 <= c < m.shape[1] and m[r, c] != 0
-
-
-@numba.njit(cache=True, inline="always")
 def _emit(
     sx, sy, k, sn, xs, ys, n, ring_off, ring_start, ring_area, nr, r0, c0
 ):  # pragma: no cover
@@ -90,8 +85,8 @@ def _emit(
         ys[n] = sy[q]
         n += 1
         a += np.int64(sx[q]) * sy[q1] - np.int64(sx[q1]) * sy[q]
-    ring_start[nr, 0] = r0
-    ring_start[nr, 1] = c0
+    ring_start[nr, 0] = r0 - 1
+    ring_start[nr, 1] = c0 - 1
     ring_area[nr] = a
     ring_off[nr + 1] = n
     return n
@@ -109,7 +104,9 @@ def _trace_edges(m, split, xs, ys, ring_off, ring_start, ring_area):  # pragma: 
     ``split`` a ring that passes a saddle twice is cut there into simple rings
     (a shell and the holes touching it at that point).
 
-    Writes the vertices (x, y) to ``xs, ys``, ring i being
+    ``m`` is the mask padded with one pixel of background (no bounds checks);
+    the output is in the unpadded frame. Writes the vertices (x, y) to
+    ``xs, ys``, ring i being
     ``ring_off[i]:ring_off[i + 1]``, the pixel (r, c) its trace started from
     (on its right) to ``ring_start[i]`` and its doubled signed area to
     ``ring_area[i]``. Returns (vertices, rings), or (-1, -1) when a buffer is
@@ -124,17 +121,17 @@ def _trace_edges(m, split, xs, ys, ring_off, ring_start, ring_area):  # pragma: 
     n = 0
     nr = 0
     ring_off[0] = 0
-    for r0 in range(h):
-        for c0 in range(w):
-            if m[r0, c0] == 0 or visited[r0, c0] or (r0 > 0 and m[r0 - 1, c0] != 0):
+    for r0 in range(1, h - 1):
+        for c0 in range(1, w - 1):
+            if m[r0, c0] == 0 or m[r0 - 1, c0] != 0 or visited[r0, c0]:
                 continue
             if n + 4 > cap or nr + 2 > ring_area.shape[0]:
                 return -1, -1
-            sx[0] = c0
-            sy[0] = r0
+            sx[0] = c0 - 1
+            sy[0] = r0 - 1
             sn = 1
             ns = 0
-            if split and _fg(m, r0 - 1, c0 - 1) and not _fg(m, r0, c0 - 1):
+            if split and m[r0 - 1, c0 - 1] != 0 and m[r0, c0 - 1] == 0:
                 sad[0] = 0
                 ns = 1
             r = r0
@@ -146,8 +143,8 @@ def _trace_edges(m, split, xs, ys, ring_off, ring_start, ring_area):  # pragma: 
                 r += _DY[d]
                 c += _DX[d]
                 dr = (d + 1) & 3
-                left = _fg(m, r + _LEFT_DY[d], c + _LEFT_DX[d])
-                right = _fg(m, r + _LEFT_DY[dr], c + _LEFT_DX[dr])
+                left = m[r + _LEFT_DY[d], c + _LEFT_DX[d]] != 0
+                right = m[r + _LEFT_DY[dr], c + _LEFT_DX[dr]] != 0
                 if not right:
                     nd = dr  # also at a saddle: keep to the pixel on the right
                 elif left:
@@ -161,7 +158,7 @@ def _trace_edges(m, split, xs, ys, ring_off, ring_start, ring_area):  # pragma: 
                     if split and left and not right:  # a saddle: passed before?
                         for j in range(ns):
                             p = sad[j]
-                            if sx[p] == c and sy[p] == r:
+                            if sx[p] == c - 1 and sy[p] == r - 1:
                                 k = p
                                 ns = j
                                 break
@@ -179,8 +176,8 @@ def _trace_edges(m, split, xs, ys, ring_off, ring_start, ring_area):  # pragma: 
                     else:
                         if sn >= cap:
                             return -1, -1
-                        sx[sn] = c
-                        sy[sn] = r
+                        sx[sn] = c - 1
+                        sy[sn] = r - 1
                         sn += 1
                 d = nd
             if n + sn > cap or nr + 1 >= ring_area.shape[0]:
@@ -310,7 +307,9 @@ def mask_to_polygons(
         raise ValueError("mask must be binary (0/1 or bool): pass `mask > 0`")
     if float(tolerance) < 0:
         raise ValueError(f"tolerance must be >= 0 pixels, got {tolerance!r}")
-    img = np.ascontiguousarray(arr, dtype=np.uint8)
+    # one copy, padded with background so that the trace needs no bounds checks
+    img = np.zeros((arr.shape[0] + 2, arr.shape[1] + 2), np.uint8)
+    img[1:-1, 1:-1] = arr
     xs, ys, off, start, area = _trace(img, bool(simple))
     if area.size == 0:
         return []
@@ -337,6 +336,7 @@ def mask_to_polygons(
     else:
         # every ring of one trace borders one 4-connected part, which has one outer ring
         _, labels = cv2.connectedComponents(img, connectivity=4, ltype=cv2.CV_32S)
+        labels = labels[1:-1, 1:-1]
         part = dict(zip(labels[start[shells, 0], start[shells, 1]].tolist(), range(len(out))))
         parts = [part[k] for k in labels[start[holes, 0], start[holes, 1]].tolist()]
     for i, k in zip(holes.tolist(), parts):
