@@ -469,7 +469,10 @@ def simplification_loss(masks: Any, tolerance: float | Sequence[float]) -> NDArr
         ``1 - IoU(polygons rasterised, mask)`` for each object (and tolerance);
         0 for an empty mask.
     """
-    arr = [np.asarray(masks)] if np.ndim(masks) == 2 else list(masks)
+    if isinstance(masks, (list, tuple)):  # np.ndim would fail on masks of different shapes
+        arr = [np.asarray(m) for m in masks]
+    else:
+        arr = [np.asarray(masks)] if np.ndim(masks) == 2 else list(masks)
     tols = np.atleast_1d(np.asarray(tolerance, dtype=np.float64))
     out = np.zeros((tols.size, len(arr)))
     for k, m in enumerate(arr):

@@ -245,7 +245,7 @@ def test_tolerance_reduces_points_and_loss_grows():
     n0 = len(mask_to_polygons(m)[0].exterior)
     n2 = len(mask_to_polygons(m, tolerance=2)[0].exterior)
     assert n2 < n0
-    loss = simplification_loss([m, _disk(10)], [0, 1, 3])
+    loss = simplification_loss([m, _disk(10, n=30)], [0, 1, 3])  # masks of any shapes
     assert loss.shape == (3, 2)
     assert np.all(loss[0] == 0)  # exact without simplification
     assert np.all(loss[2] >= loss[1]) and np.all(loss[1] > 0)
