@@ -57,7 +57,7 @@ __all__ = [
 
 
 class Polygon(NamedTuple):
-    """One connected part of a mask: its outer ring and its holes (flat COCO lists)."""
+    """One 4-connected part of a mask: its outer ring and its holes (flat COCO lists)."""
 
     exterior: list[float]
     holes: list[list[float]]
