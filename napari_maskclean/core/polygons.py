@@ -318,7 +318,7 @@ def mask_to_polygons(
     bounds = off.tolist()
     if tol > 0:
         rings = [_ring(xy[i:j], tol) for i, j in zip(bounds[:-1], bounds[1:])]
-    else:  # one conversion to floats for all rings: most of the time is spent here
+    else:  # one conversion for all rings: per-ring tolist() would cost more than the trace
         flat = xy.astype(np.float64).ravel().tolist()
         rings = [flat[2 * i : 2 * j] for i, j in zip(bounds[:-1], bounds[1:])]
     shells = np.flatnonzero(area > 0)
@@ -326,14 +326,14 @@ def mask_to_polygons(
     out = [Polygon(rings[i], []) for i in shells.tolist()]
     if holes.size == 0:
         return out
-    owner = np.full(holes.size, -1)
+    parts = None
     if holes.size * shells.size <= _MAX_PAIRS:
         by_area = shells[np.argsort(area[shells], kind="stable")]
         owner = _hole_owners(xs, ys, off, start, by_area, holes)
-    if owner.min() >= 0:
-        where = dict(zip(shells.tolist(), range(len(out))))
-        parts = [where[i] for i in by_area[owner].tolist()]
-    else:
+        if owner.min() >= 0:  # always, unless a bug: then the labelling decides
+            where = dict(zip(shells.tolist(), range(len(out))))
+            parts = [where[i] for i in by_area[owner].tolist()]
+    if parts is None:
         # every ring of one trace borders one 4-connected part, which has one outer ring
         _, labels = cv2.connectedComponents(img, connectivity=4, ltype=cv2.CV_32S)
         labels = labels[1:-1, 1:-1]
