@@ -326,7 +326,7 @@ def mask_to_polygons(
     out = [Polygon(rings[i], []) for i in shells.tolist()]
     if holes.size == 0:
         return out
-    parts = None
+    parts: list[int] | None = None
     if holes.size * shells.size <= _MAX_PAIRS:
         by_area = shells[np.argsort(area[shells], kind="stable")]
         owner = _hole_owners(xs, ys, off, start, by_area, holes)
