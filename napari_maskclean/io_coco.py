@@ -6,7 +6,9 @@ validated compressed RLE, with its category id, score (detector results),
 annotation id, ``iscrowd`` flag, the original polygons (when given as
 polygons) and every other key, untouched. Writing it back is lossless for
 RLE segmentations (the counts strings are kept verbatim) and for polygons
-that were not changed.
+that were not changed; masks written as polygons (``segmentation='polygons'``
+at ``tolerance=0``) are traced along their pixel edges and read back exactly,
+by pycocotools too.
 
 Bad input raises :class:`ValueError` naming the annotation and the fix:
 unknown image ids or categories, malformed RLE, RLE of the wrong size,
@@ -299,11 +301,13 @@ def coco_to_dict(
     segmentation : {'auto', 'rle', 'polygons'}
         ``'auto'`` keeps each annotation's form (its original polygons if it
         had some, else RLE); ``'rle'`` writes all as RLE; ``'polygons'``
-        traces every mask (see :func:`~napari_maskclean.core.polygons.mask_to_polygons`).
+        traces every mask along its pixel edges (see
+        :func:`~napari_maskclean.core.polygons.mask_to_polygons`): exact, read
+        back by pycocotools or by us, at ``tolerance=0``.
     holes : {'rle', 'polygons'}
-        With ``segmentation='polygons'``, an object with holes (which COCO
-        polygons cannot hold) is written as RLE, or as its outer polygons
-        only with a warning.
+        With ``segmentation='polygons'``, an object with holes (background
+        it encloses, which COCO polygons cannot hold) is written as RLE, or
+        as its outer polygons only with a warning.
     tolerance : float
         Polygon simplification in pixels (``cv2.approxPolyDP`` epsilon).
     """
@@ -315,7 +319,13 @@ def coco_to_dict(
             if segmentation == "auto" and im.polygons[k] is not None:
                 seg = im.polygons[k]
             elif segmentation == "polygons":
-                polys = mask_to_polygons(_rle.rle_decode(rle), tolerance=tolerance)
+                # exact outlines: a part touching itself at a corner stays one ring
+                # (pycocotools fills it exactly), so only enclosed background is a
+                # hole; simplified rings are cut there instead, as approxPolyDP
+                # could make a ring through one point twice cross itself
+                polys = mask_to_polygons(
+                    _rle.rle_decode(rle), tolerance=tolerance, simple=tolerance > 0
+                )
                 if any(p.holes for p in polys) and holes == "polygons":
                     warnings.warn(
                         f"annotation {im.ann_ids[k]!r} on {im.file_name!r} has holes that COCO "

@@ -2,6 +2,7 @@ import json
 
 import numpy as np
 import pytest
+from pycocotools import mask as mask_utils
 
 from napari_maskclean.core.rle import rle_decode, rle_encode
 from napari_maskclean.io_coco import coco_to_dict, read_coco, write_coco
@@ -201,3 +202,43 @@ def test_not_coco(tmp_path):
         read_coco({"foo": 1})
     with pytest.raises(FileNotFoundError):
         read_coco(tmp_path / "missing.json")
+
+
+def test_masks_written_as_polygons_read_back_exactly():
+    yy, xx = np.mgrid[:40, :50]
+    disc = (yy - 20.3) ** 2 + (xx - 24.6) ** 2 <= 15.2**2
+    notch = np.zeros((40, 50), bool)  # a notch closed by a diagonal contact at (x, y) = (7, 6)
+    notch[5:9, 5:9] = True
+    notch[6, 6] = False
+    notch[5, 7] = False
+    pinched = np.zeros((40, 50), bool)  # two squares touching at a corner
+    pinched[30:33, 40:43] = True
+    pinched[33:36, 43:46] = True
+    ring = np.zeros((40, 50), bool)  # encloses background: a true hole
+    ring[30:36, 2:8] = True
+    ring[32:34, 4:6] = False
+    masks = [disc, notch, pinched, ring]
+    d = {
+        "images": [{"id": 1, "file_name": "a.png", "height": 40, "width": 50}],
+        "categories": [{"id": 1, "name": "cell"}],
+        "annotations": [
+            {"id": k + 1, "image_id": 1, "category_id": 1, "segmentation": rle_encode(m)}
+            for k, m in enumerate(masks)
+        ],
+    }
+    out = coco_to_dict(read_coco(d), segmentation="polygons")
+    segs = [a["segmentation"] for a in out["annotations"]]
+    # only the object enclosing background needs RLE; the notch is one ring
+    # through its contact point, the pinched object two polygons
+    assert [type(s) for s in segs] == [list, list, list, dict]
+    assert len(segs[1]) == 1 and len(segs[2]) == 2
+    for seg, m in zip(segs[:3], masks):  # pycocotools fills them exactly
+        back = mask_utils.decode(mask_utils.merge(mask_utils.frPyObjects(seg, 40, 50)))
+        np.testing.assert_array_equal(back.astype(bool), m)
+    again = read_coco(out)
+    for m, rle in zip(masks, again.images[0].rles):
+        np.testing.assert_array_equal(rle_decode(rle), m)
+    # simplified rings are cut at contact points (approxPolyDP could cross them)
+    simplified = coco_to_dict(read_coco(d), segmentation="polygons", tolerance=1)
+    assert isinstance(simplified["annotations"][1]["segmentation"], dict)  # a touching hole
+    read_coco(simplified)  # valid
