@@ -25,7 +25,6 @@ categories): its objects are the connected components of each class
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
