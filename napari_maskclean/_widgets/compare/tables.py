@@ -229,6 +229,12 @@ class TablesMixin:
                                       "quality of the one-to-one matching.")
         self.objects_label.setWordWrap(True)
         olay.addWidget(self.objects_label)
+        self.category_objects_table = _table(
+            ["category", "truth", "pred", "matched", "precision", "recall", "F1", "PQ"],
+            "Object scores per COCO category (objects match only within their category).")
+        _fit_height(self.category_objects_table, 4)
+        self.category_objects_table.setVisible(False)
+        olay.addWidget(self.category_objects_table)
         self.objects_table = _table(["status", "truth id", "pred id", "IoU"],
                                     "Matched pairs (worst IoU first), then missed truth "
                                     "objects (FN) and extra predicted objects (FP). Click a "
@@ -280,6 +286,15 @@ class TablesMixin:
         self.class_table.setRowCount(0)
         self.objects_table.setRowCount(0)
         self.objects_label.setText("")
+        self.category_objects_table.setRowCount(0)
+        self.category_objects_table.setVisible(False)
+
+    def class_name(self, value: int) -> str:
+        """How a class is shown: its COCO category name when known, else its value."""
+        value = int(value)
+        if value == 0:
+            return "background" if getattr(self, "class_names", None) else "0"
+        return getattr(self, "class_names", {}).get(value, str(value))
 
     def _update_tables(self, *, objects: bool = True) -> None:
         state = self._state
@@ -305,8 +320,8 @@ class TablesMixin:
         n = len(labels)
         self.heatmap.setRowCount(n)
         self.heatmap.setColumnCount(n)
-        self.heatmap.setHorizontalHeaderLabels([f"pred {v}" for v in labels])
-        self.heatmap.setVerticalHeaderLabels([f"truth {v}" for v in labels])
+        self.heatmap.setHorizontalHeaderLabels([f"pred {self.class_name(v)}" for v in labels])
+        self.heatmap.setVerticalHeaderLabels([f"truth {self.class_name(v)}" for v in labels])
         for i in range(n):
             for j in range(n):
                 item = _item(f"{int(cm[i, j]):,}", int(cm[i, j]))
@@ -318,7 +333,8 @@ class TablesMixin:
         pc = self._state.per_class()
         self.class_table.setRowCount(n)
         for i, lab in enumerate(labels):
-            self.class_table.setItem(i, 0, _item(str(int(lab)), int(lab)))
+            self.class_table.setItem(i, 0, _item(self.class_name(lab), int(lab),
+                                                 f"label value {int(lab)}"))
             for col, key in enumerate(("iou", "dice", "precision", "recall"), start=1):
                 v = float(pc[key][i])
                 self.class_table.setItem(i, col, _item(f"{v:.4f}", v))
@@ -348,6 +364,7 @@ class TablesMixin:
             f"{m.n_truth} true, {m.n_pred} predicted, {m.tp} matched (IoU ≥ "
             f"{m.iou_threshold:g}): precision {m.precision:.3f}, recall {m.recall:.3f}, "
             f"F1 {m.f1:.3f}, PQ {m.panoptic_quality:.3f}")
+        self._update_category_objects(objects.get("per_category"))
         rows = [("matched", t, p, iou, objects["truth_centres"].get(t))
                 for t, p, iou in sorted(m.matches, key=lambda x: x[2])]
         rows += [("FN (missed)", t, None, None, objects["truth_centres"].get(t))
@@ -361,3 +378,35 @@ class TablesMixin:
             self.objects_table.setItem(r, 2, _item("" if p is None else str(p), p))
             self.objects_table.setItem(r, 3, _item("" if iou is None else f"{iou:.3f}", iou))
         self._object_rows = rows
+
+    def _update_category_objects(self, per_category) -> None:
+        """One row per category: counts and object scores (COCO category comparison)."""
+        table = self.category_objects_table
+        table.setVisible(bool(per_category))
+        table.setRowCount(len(per_category or {}))
+        for r, (cat, m) in enumerate(sorted((per_category or {}).items())):
+            table.setItem(r, 0, _item(self.class_name(cat), int(cat), f"category_id {cat}"))
+            for col, v in enumerate((m.n_truth, m.n_pred, m.tp), start=1):
+                table.setItem(r, col, _item(f"{v:,}", int(v)))
+            for col, v in enumerate((m.precision, m.recall, m.f1, m.panoptic_quality),
+                                    start=4):
+                table.setItem(r, col, _item(f"{v:.3f}", float(v)))
+
+    def category_objects_shown(self) -> dict[int, dict[str, Any]]:
+        """The per-category object scores in the objects tab (read back from the table)."""
+        table, keys = self.category_objects_table, (
+            "n_truth", "n_pred", "tp", "precision", "recall", "f1", "panoptic_quality")
+        return {table.item(r, 0).data(Qt.ItemDataRole.UserRole):
+                {k: table.item(r, c).data(Qt.ItemDataRole.UserRole)
+                 for c, k in enumerate(keys, start=1)}
+                for r in range(table.rowCount())}
+
+    def class_table_shown(self) -> list[dict[str, Any]]:
+        """The rows of the per-class table: shown name, label value and scores."""
+        t = self.class_table
+        keys = ("iou", "dice", "precision", "recall", "support")
+        return [{"name": t.item(r, 0).text(),
+                 "label": t.item(r, 0).data(Qt.ItemDataRole.UserRole),
+                 **{k: t.item(r, c).data(Qt.ItemDataRole.UserRole)
+                    for c, k in enumerate(keys, start=1)}}
+                for r in range(t.rowCount())]
