@@ -28,7 +28,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import numpy.typing as npt
-from scipy import ndimage
+from skimage import measure
 
 from .instance_compare import _as_depths, depth_instances, instance_centres, instance_overlaps
 from .matching import ObjectMatch, match_objects_from_overlaps
@@ -143,7 +143,8 @@ def class_instances(classes: npt.ArrayLike) -> tuple[np.ndarray, dict[int, int]]
     Returns
     -------
     components : (H, W) ndarray of int32
-        Every connected region of one class (full connectivity) numbered from 1.
+        Every connected region of one class (full connectivity) numbered from 1,
+        as :func:`skimage.measure.label` numbers them.
     categories : dict
         The class of each component.
 
@@ -156,20 +157,9 @@ def class_instances(classes: npt.ArrayLike) -> tuple[np.ndarray, dict[int, int]]
     arr = np.asarray(classes)
     if arr.dtype.kind not in "biu":
         raise TypeError(f"classes must be an integer label image, got dtype {arr.dtype}")
-    structure = ndimage.generate_binary_structure(arr.ndim, arr.ndim)
-    out = np.zeros(arr.shape, np.int32)
-    n = 0
-    for v in np.unique(arr[arr != 0]).tolist():  # components of one class at a time
-        lab, k = ndimage.label(arr == v, structure=structure, output=np.int32)
-        out[lab > 0] = lab[lab > 0] + n
-        n += k
-    # renumber in raster order, as skimage.measure.label numbers them
-    flat = out.reshape(-1)
-    first = np.unique(flat[flat > 0], return_index=True)
-    order = np.argsort(first[1], kind="stable")
-    lut = np.zeros(n + 1, np.int32)
-    lut[first[0][order]] = np.arange(1, n + 1, dtype=np.int32)
-    out = lut[out]
+    # skimage joins equal, non-zero neighbours only: one class's regions, raster order
+    out = measure.label(arr, background=0, connectivity=arr.ndim).astype(np.int32, copy=False)
+    n = int(out.max()) if out.size else 0
     cats = np.zeros(n + 1, np.int64)
     cats[out.reshape(-1)] = arr.reshape(-1)
     return out, {k: int(cats[k]) for k in range(1, n + 1)}
