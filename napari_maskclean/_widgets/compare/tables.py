@@ -363,7 +363,9 @@ class TablesMixin:
         self.objects_label.setText(
             f"{m.n_truth} true, {m.n_pred} predicted, {m.tp} matched (IoU ≥ "
             f"{m.iou_threshold:g}): precision {m.precision:.3f}, recall {m.recall:.3f}, "
-            f"F1 {m.f1:.3f}, PQ {m.panoptic_quality:.3f}")
+            f"F1 {m.f1:.3f}, PQ {m.panoptic_quality:.3f}"
+            + ("; objects match only within their category (per category below)"
+               if objects.get("per_category") else ""))
         self._update_category_objects(objects.get("per_category"))
         rows = [("matched", t, p, iou, objects["truth_centres"].get(t))
                 for t, p, iou in sorted(m.matches, key=lambda x: x[2])]
