@@ -112,6 +112,15 @@ def test_two_coco_layers_compared_per_category(coco_pair, qtbot, tmp_path):
                                           "recall": m.recall, "f1": m.f1,
                                           "panoptic_quality": m.panoptic_quality})
     assert w.category_objects_table.item(2, 0).text() == "bird"  # sorted by id: 1, 2, 5
+    # the noise floor: of the truth's category map, per class, as compared
+    from napari_maskclean.core.noise_floor import noise_floor
+
+    w.floor_on.value = True
+    expected = noise_floor(tm, **w.floor_control.params(), per_class=True)
+    qtbot.waitUntil(lambda: w.floor_shown is not None, timeout=20000)
+    assert w.floor_shown["f1"] == expected["f1"]
+    assert w.floor_shown["per_class"]["mean_iou"] == expected["per_class"]["mean_iou"]
+    w.floor_on.value = False
     overall = w.comparison.objects["match"]
     # the dog drawn on the bird (IoU 1) is no match; the rest are
     assert sorted((t, p) for t, p, _ in overall.matches) == [(1, 1), (2, 3)]
