@@ -160,6 +160,16 @@ def test_one_category_and_an_edit(coco_pair, qtbot):
     truth.paint((10, 60), 0)
     qtbot.waitUntil(lambda: w.is_current() and w.comparison.counts != (0, 0, 0, 0)
                     and w.metrics_shown()["fp"] == int((~tm & pm).sum()), timeout=10000)
+    # a label painted by hand takes the file's first category ("cat", as Save writes it)
+    w.mode.value = "multi-class"
+    truth.paint((40, 55), 99)
+    lut = np.zeros(100, np.int64)
+    lut[[1, 2, 3, 99]] = [1, 2, 5, 1]
+    tm = lut[truth.data]
+    assert (tm == 1).sum() > (category_image(TRUTH) == 1).sum()
+    expected = sk_confusion_matrix(tm.ravel(), category_image(PRED).ravel(), labels=[0, 1, 2, 5])
+    qtbot.waitUntil(lambda: w.is_current() and w.last_error is None and w.comparison.multiclass
+                    and np.array_equal(w.heatmap_shown(), expected), timeout=10000)
 
 
 def test_coco_against_a_class_map_and_refusals(make_napari_viewer, qtbot, tmp_path):

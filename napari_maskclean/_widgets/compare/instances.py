@@ -238,8 +238,8 @@ class InstanceInputsMixin:
             group = group or [layer]
             cats, cat_names, first = coco_categories(group)
             params[f"{side}_categories"] = cats
-            for k, v in cat_names.items():
-                all_names.setdefault(k, v)
+            # the truth's names first (two files may name one id differently)
+            all_names = {**all_names, **cat_names} if side == "truth" else cat_names
             default = first if default is None or side == "truth" else default
             arrays.append(self._side_array(layer, group if len(group) > 1 else None, name))
         p, t, common = self._crop_sides(*arrays, names)

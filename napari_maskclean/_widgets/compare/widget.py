@@ -120,10 +120,12 @@ class CompareWidget(OverlayMixin, TablesMixin, NavigatorMixin, CorrectionsMixin,
                     "instances: in the class modes they are compared by COCO category "
                     "(category_id; a plain Labels layer on the other side is a class map "
                     "whose values are category ids), and matched objects must share "
-                    "their category.")
+                    "their category; a label painted by hand takes the file's first "
+                    "category, as Save writes it.")
         self.class_value = SpinBox(
             label="class", value=1, min=1, max=2**31 - 1,
-            tooltip="One-class mode: the label value compared (one class against the rest).")
+            tooltip="One-class mode: the label value compared (one class against the rest); "
+                    "for a COCO layer, the category_id.")
         self.add_scope_widgets()
         self.scope.choices = SCOPES[:2]
         self.scope.tooltip = ("Stacks/volumes: compare the current 2D slice (follows the "
