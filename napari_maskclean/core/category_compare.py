@@ -7,8 +7,11 @@ one a category. Compared per category:
   (:func:`category_map`); the category maps are compared as multi-class label
   images (confusion matrix, per-category IoU / Dice) by a
   :class:`~napari_maskclean.core.review.LiveComparison`. Instances of one
-  category may overlap (their union is the category's mask); a pixel covered
-  by instances of *different* categories has no single category and is refused;
+  category may overlap (their union is the category's mask). Where instances
+  of *different* categories overlap (detector outputs often do) no category
+  map exists: each category is then scored on the union of its instances
+  (:func:`category_pixel_scores`; a pixel may count for several categories)
+  and the overlay and error list are of the union of all instances;
 * objects: a truth and a predicted instance can be matched only when their
   categories are equal (:func:`match_by_category`): the pairs of different
   categories are dropped from the exact overlaps of
@@ -25,18 +28,22 @@ categories): its objects are the connected components of each class
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from skimage import measure
 
+from .compare import class_scores
 from .instance_compare import _as_depths, depth_instances, instance_centres, instance_overlaps
 from .matching import ObjectMatch, match_objects_from_overlaps
 from .review import LiveComparison, as_compared
 from .windows import common_shape
 
 __all__ = [
+    "CategoryComparison",
     "category_map",
+    "category_pixel_scores",
     "class_instances",
     "compare_categories",
     "match_by_category",
@@ -112,24 +119,36 @@ def category_map(
         raise TypeError(f"{what} must be integer instance labels, got dtype {stack.dtype}")
     if default is not None and int(default) <= 0:
         raise ValueError(f"default must be a positive category id, got {default!r}")
-    lut_labels, lut_cats = _category_lookup(categories, what)
+    out, clash, pair = _category_map(stack, _category_lookup(categories, what), default, what)
+    if clash:
+        raise ValueError(
+            f"{what}: {clash} pixels are covered by instances of different categories "
+            f"(e.g. {pair[0]} and {pair[1]}); a category map holds one category per pixel. "
+            "Score each category on the union of its instances instead "
+            "(category_pixel_scores, or compare_categories), or remove the overlaps first "
+            "(e.g. NMS in the Instances dock)")
+    return out
+
+
+def _category_map(stack: np.ndarray, lookup: tuple[np.ndarray, np.ndarray],
+                  default: int | None, what: str) -> tuple[np.ndarray, int, tuple[int, ...]]:
+    """Category map (the first depth's category where they clash), clash count, a pair."""
     out = np.zeros(stack.shape[1:], np.int64)
+    clashed = np.zeros(stack.shape[1:], bool)
+    pair: tuple[int, ...] = (0, 0)
     for plane in stack:
         fg = plane != 0
         if not fg.any():
             continue
-        c = _categories_of(plane[fg].astype(np.int64), lut_labels, lut_cats, default, what)
+        c = _categories_of(plane[fg].astype(np.int64), *lookup, default, what)
         old = out[fg]
         clash = (old != 0) & (old != c)
         if clash.any():
-            pair = sorted({int(old[clash][0]), int(c[clash][0])})
-            raise ValueError(
-                f"{what}: {int(clash.sum())} pixels are covered by instances of different "
-                f"categories (e.g. {pair[0]} and {pair[1]}); a pixel can hold one category. "
-                "Compare them as 'any foreground' (objects are still matched instance by "
-                "instance), or remove the overlaps first (e.g. NMS in the Instances dock)")
-        out[fg] = c
-    return out
+            if not clashed.any():
+                pair = tuple(sorted((int(old[clash][0]), int(c[clash][0]))))
+            clashed[fg] |= clash
+        out[fg] = np.where(old != 0, old, c)
+    return out, int(np.count_nonzero(clashed)), pair
 
 
 def class_instances(classes: npt.ArrayLike) -> tuple[np.ndarray, dict[int, int]]:
@@ -224,7 +243,7 @@ def match_by_category(
 
 def _side(a: npt.ArrayLike, categories: Mapping[int, int] | None, method: str | None,
           default: int | None, what: str):
-    """(category map, instance stack, {instance: category}) of one side."""
+    """(instance stack, {instance: category}, class map or None) of one side."""
     arr = np.asarray(a)
     if categories is None:  # a class map (or an image thresholded to class 1)
         if arr.ndim != 2:
@@ -235,15 +254,118 @@ def _side(a: npt.ArrayLike, categories: Mapping[int, int] | None, method: str | 
             raise TypeError(f"the {what} must be an integer class map, got dtype "
                             f"{classes.dtype}; threshold it or convert it to labels")
         comps, cats = class_instances(classes)
-        return classes.astype(np.int64, copy=False), comps[None], cats
+        return comps[None], cats, classes.astype(np.int64, copy=False)
     if method is not None:
         raise ValueError(f"the {what} holds instances with categories: it cannot be "
                          "thresholded")
     stack = _as_depths(arr, what)
-    cmap = category_map(stack, categories, default=default, what=f"the {what}")
+    if stack.dtype.kind not in "biu":
+        raise TypeError(f"the {what} must be integer instance labels, got dtype {stack.dtype}")
+    if default is not None and int(default) <= 0:
+        raise ValueError(f"default_category must be a positive category id, got {default!r}")
     ids = np.unique(stack[stack != 0]).astype(np.int64)
-    cats = _categories_of(ids, *_category_lookup(categories, what), default, what)
-    return cmap, stack, dict(zip(ids.tolist(), cats.tolist(), strict=True))
+    cats = _categories_of(ids, *_category_lookup(categories, what), default, f"the {what}")
+    return stack, dict(zip(ids.tolist(), cats.tolist(), strict=True)), None
+
+
+def _category_mask(stack: np.ndarray, cats: Mapping[int, int], c: int) -> np.ndarray:
+    """Union of the instances of category ``c`` (a (H, W) bool mask)."""
+    ids = [k for k, v in cats.items() if v == c]
+    if not ids:
+        return np.zeros(stack.shape[1:], bool)
+    return np.isin(stack, ids).any(axis=0)
+
+
+def _union_scores(tstack, tcats, pstack, pcats) -> dict[str, Any]:
+    """Per-category scores on each category's union of instances (background: no instance)."""
+    t_bg, p_bg = ~(tstack != 0).any(axis=0), ~(pstack != 0).any(axis=0)
+    sides = [(0, t_bg, p_bg)] if (t_bg.any() or p_bg.any()) else []
+    sides += [(c, _category_mask(tstack, tcats, c), _category_mask(pstack, pcats, c))
+              for c in sorted(set(tcats.values()) | set(pcats.values()))]
+    out = class_scores([np.count_nonzero(t & p) for _, t, p in sides],
+                       [np.count_nonzero(t) for _, t, _ in sides],
+                       [np.count_nonzero(p) for _, _, p in sides])
+    out["labels"] = np.array([c for c, _, _ in sides], dtype=np.int64)
+    return out
+
+
+def category_pixel_scores(
+    truth: npt.ArrayLike,
+    pred: npt.ArrayLike,
+    *,
+    truth_categories: Mapping[int, int] | None = None,
+    pred_categories: Mapping[int, int] | None = None,
+    default_category: int | None = None,
+) -> dict[str, Any]:
+    """Per-category pixel scores, each category on the union of its instances.
+
+    Defined even where instances of different categories overlap (a pixel
+    then belongs to each of their categories); where none do, equal to
+    :func:`~napari_maskclean.core.compare.per_class_metrics` of the
+    confusion matrix of the two :func:`category_map` s. The background (0)
+    is the pixels without any instance. Arguments as :func:`compare_categories`.
+
+    Returns
+    -------
+    dict
+        ``labels`` (0 first when there is background, then the category ids),
+        ``iou``, ``dice``, ``precision``, ``recall``, ``support``, ``mean_iou``
+        and ``mean_dice``, as :func:`~napari_maskclean.core.compare.class_scores`.
+
+    Examples
+    --------
+    >>> t = np.array([[[1, 1, 0]], [[0, 2, 2]]])          # two depths: 1 and 2 overlap
+    >>> s = category_pixel_scores(t, np.array([[1, 1, 2]]), truth_categories={1: 1, 2: 2})
+    >>> s["labels"].tolist(), s["iou"].tolist()
+    ([1, 2], [1.0, 0.5])
+    """
+    tstack, tcats, _ = _side(truth, truth_categories, None, default_category, "ground truth")
+    pstack, pcats, _ = _side(pred, pred_categories, None, default_category, "prediction")
+    if tstack.shape[1:] != pstack.shape[1:]:
+        common_shape(tstack.shape[1:], pstack.shape[1:], names=("ground truth", "prediction"))
+    return _union_scores(tstack, tcats, pstack, pcats)
+
+
+class CategoryComparison(LiveComparison):
+    """A :class:`~napari_maskclean.core.review.LiveComparison` by category.
+
+    When instances of different categories overlap, no category map exists:
+    the comparison is then of the union of all instances ("any foreground"),
+    and :attr:`category_scores` holds the per-category scores, each category
+    on the union of its instances (:func:`category_pixel_scores`).
+
+    Attributes
+    ----------
+    category_scores : dict or None
+        Per-category scores (None when the comparison is multi-class: then
+        :meth:`per_class` is of the confusion matrix of the category maps).
+    several_categories : dict
+        Pixels covered by instances of different categories, per side.
+    """
+
+    category_scores: dict[str, Any] | None = None
+    several_categories: dict[str, int] = {}  # noqa: RUF012 - replaced, never mutated
+
+    def per_class(self) -> dict[str, Any]:
+        """Per-category scores (see :attr:`category_scores`)."""
+        if self.category_scores is not None:
+            return dict(self.category_scores)
+        return super().per_class()
+
+    def report(self) -> dict[str, Any]:
+        """As :meth:`LiveComparison.report`, plus the per-category scores of overlaps."""
+        out = super().report()
+        if self.category_scores is not None:
+            sc = self.category_scores
+            out["per_class"] = {
+                str(int(lab)): {k: float(sc[k][i]) for k in ("iou", "dice", "precision",
+                                                             "recall")}
+                | {"support": int(sc["support"][i])}
+                for i, lab in enumerate(sc["labels"])}
+            out["mean_iou"], out["mean_dice"] = sc["mean_iou"], sc["mean_dice"]
+            out["per_class_on"] = "each category's union of instances (they overlap)"
+            out["pixels_in_several_categories"] = dict(self.several_categories)
+        return out
 
 
 def compare_categories(
@@ -258,7 +380,7 @@ def compare_categories(
     positive: int | None = None,
     iou_threshold: float | None = None,
     min_size: int = 1,
-) -> LiveComparison:
+) -> CategoryComparison:
     """Compare two segmentations category by category (pixels and, optionally, objects).
 
     Parameters
@@ -287,10 +409,16 @@ def compare_categories(
 
     Returns
     -------
-    LiveComparison
-        Of the two category maps; with ``iou_threshold`` its ``objects`` hold
-        ``match`` (all categories), ``per_category`` ({category: ObjectMatch})
-        and the instance centroids.
+    CategoryComparison
+        Multi-class: of the two category maps (confusion matrix, per-category
+        scores); with ``positive``: of that category's union of instances
+        against the rest. When instances of different categories overlap
+        (there is no category map) and ``positive`` is None: of the union of
+        all instances ("any foreground"), with the per-category scores, each
+        category on the union of its instances, in
+        :attr:`CategoryComparison.category_scores` (and ``per_class()``). With
+        ``iou_threshold`` its ``objects`` hold ``match`` (all categories),
+        ``per_category`` ({category: ObjectMatch}) and the instance centroids.
 
     Examples
     --------
@@ -302,13 +430,33 @@ def compare_categories(
     >>> live.objects["match"].matches, live.objects["per_category"][2].recall
     ([(1, 5, 1.0)], 0.0)
     """
-    tmap, tstack, tcats = _side(truth, truth_categories, truth_method, default_category,
-                                "ground truth")
-    pmap, pstack, pcats = _side(pred, pred_categories, pred_method, default_category,
-                                "prediction")
-    if tmap.shape != pmap.shape:
-        common_shape(tmap.shape, pmap.shape, names=("ground truth", "prediction"))
-    live = LiveComparison(tmap, pmap, positive=positive, multiclass=positive is None)
+    tstack, tcats, tclasses = _side(truth, truth_categories, truth_method, default_category,
+                                    "ground truth")
+    pstack, pcats, pclasses = _side(pred, pred_categories, pred_method, default_category,
+                                    "prediction")
+    if tstack.shape[1:] != pstack.shape[1:]:
+        common_shape(tstack.shape[1:], pstack.shape[1:], names=("ground truth", "prediction"))
+    if positive is not None:  # one category against the rest: its union of instances
+        p = int(positive)
+        live = CategoryComparison(_category_mask(tstack, tcats, p).astype(np.int64) * p,
+                                  _category_mask(pstack, pcats, p).astype(np.int64) * p,
+                                  positive=p)
+    else:
+        maps, clashes = [], {}
+        for what, stack, cats, classes in (("ground truth", tstack, tcats, tclasses),
+                                           ("prediction", pstack, pcats, pclasses)):
+            if classes is None:
+                lookup = (np.array(sorted(cats), np.int64),
+                          np.array([cats[k] for k in sorted(cats)], np.int64))
+                classes, n, _ = _category_map(stack, lookup, None, what)
+                clashes[what] = n
+            maps.append(classes)
+        if any(clashes.values()):  # no category map: the union, and scores per category
+            live = CategoryComparison((tstack != 0).any(axis=0), (pstack != 0).any(axis=0))
+            live.category_scores = _union_scores(tstack, tcats, pstack, pcats)
+            live.several_categories = {k: v for k, v in clashes.items() if v}
+        else:
+            live = CategoryComparison(*maps, multiclass=True)
     live.errors(min_size=min_size)
     if iou_threshold is not None:
         if positive is not None:  # the objects of the chosen category only

@@ -10,6 +10,7 @@ from sklearn.metrics import f1_score, jaccard_score
 
 from napari_maskclean.core.category_compare import (
     category_map,
+    category_pixel_scores,
     class_instances,
     compare_categories,
     match_by_category,
@@ -45,7 +46,7 @@ def test_category_map_of_depths_and_its_refusals():
     d[1, 1:, 1:3] = 2  # overlaps 1 at (1, 1): same category, the union
     got = category_map(d, {1: 4, 2: 4})
     assert got.tolist() == [[4, 4, 0, 0], [4, 4, 4, 0], [0, 4, 4, 0]]
-    with pytest.raises(ValueError, match="different categories .*'any foreground'"):
+    with pytest.raises(ValueError, match="different categories .*category_pixel_scores"):
         category_map(d, {1: 4, 2: 5})
     with pytest.raises(ValueError, match=r"labels \[2\] have no category"):
         category_map(d, {1: 4})
@@ -183,3 +184,56 @@ def test_unknown_labels_take_the_default_category_or_are_refused():
     live = compare_categories(t, t, truth_categories={1: 1}, pred_categories={1: 1, 2: 1},
                               default_category=1)
     assert live.per_class()["iou"].tolist() == [1.0]
+
+
+def _union_reference(t, tc, p, pc, c):
+    """Category ``c``'s union of instances of each side (dense masks + categories)."""
+    return (np.any([m for k, m in enumerate(t) if tc[k + 1] == c] or [np.zeros(t.shape[1:],
+                                                                             bool)], axis=0),
+            np.any([m for k, m in enumerate(p) if pc[k + 1] == c] or [np.zeros(p.shape[1:],
+                                                                             bool)], axis=0))
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), nt=st.integers(1, 7), npr=st.integers(1, 7),
+       ncat=st.integers(1, 3))
+def test_overlapping_categories_scored_on_each_categorys_union(seed, nt, npr, ncat):
+    rng = np.random.default_rng(seed)
+    t, p = random_boxes(rng, nt), random_boxes(rng, npr)  # overlapping freely
+    tc = {k: int(rng.integers(1, ncat + 1)) for k in range(1, nt + 1)}
+    pc = {k: int(rng.integers(1, ncat + 1)) for k in range(1, npr + 1)}
+    td = instances_to_labels(t, overlap="layers")
+    pd = instances_to_labels(p, overlap="layers")
+    scores = category_pixel_scores(td, pd, truth_categories=tc, pred_categories=pc)
+    cats = sorted(set(tc.values()) | set(pc.values()))
+    assert scores["labels"].tolist() == [0, *cats]
+    for i, c in enumerate(cats, start=1):  # reference: scikit-learn on the binary unions
+        a, b = _union_reference(t, tc, p, pc, c)
+        assert scores["iou"][i] == pytest.approx(
+            jaccard_score(a.ravel(), b.ravel(), zero_division=0))
+        assert scores["dice"][i] == pytest.approx(f1_score(a.ravel(), b.ravel(),
+                                                           zero_division=0))
+        assert scores["support"][i] == a.sum()
+    live = compare_categories(td, pd, truth_categories=tc, pred_categories=pc,
+                              iou_threshold=0.5)
+    try:
+        tm, pm = category_map(td, tc), category_map(pd, pc)
+    except ValueError:  # categories overlap: the union compared, scores per category
+        assert not live.multiclass and live.several_categories
+        np.testing.assert_array_equal(live.codes != 0, t.any(0) | p.any(0))
+        for key in ("iou", "dice", "precision", "recall", "support"):
+            np.testing.assert_array_equal(live.per_class()[key], scores[key])
+        assert live.report()["per_class"][str(cats[0])]["iou"] == scores["iou"][1]
+    else:  # no overlap across categories: the same scores as the confusion matrix's
+        assert live.multiclass
+        pcm = live.per_class()
+        np.testing.assert_array_equal(pcm["labels"], scores["labels"])
+        for key in ("iou", "dice", "precision", "recall", "support"):
+            np.testing.assert_allclose(pcm[key], scores[key])
+        np.testing.assert_array_equal(live.confusion_matrix()[0], sk_confusion_matrix(
+            tm.ravel(), pm.ravel(), labels=pcm["labels"]))
+    # one category against the rest is always defined: its unions
+    c = cats[-1]
+    one = compare_categories(td, pd, truth_categories=tc, pred_categories=pc, positive=c)
+    a, b = _union_reference(t, tc, p, pc, c)
+    assert one.counts[:3] == (int((a & b).sum()), int((~a & b).sum()), int((a & ~b).sum()))

@@ -172,7 +172,7 @@ def test_one_category_and_an_edit(coco_pair, qtbot):
                     and np.array_equal(w.heatmap_shown(), expected), timeout=10000)
 
 
-def test_coco_against_a_class_map_and_refusals(make_napari_viewer, qtbot, tmp_path):
+def test_coco_against_a_class_map_and_overlapping_categories(make_napari_viewer, qtbot, tmp_path):
     viewer = make_napari_viewer()
     (truth,) = viewer.open(coco_file(tmp_path / "truth.json", TRUTH), plugin="napari-maskclean")
     classes = category_image(TRUTH).astype(np.int32)
@@ -188,13 +188,30 @@ def test_coco_against_a_class_map_and_refusals(make_napari_viewer, qtbot, tmp_pa
     np.testing.assert_array_equal(
         w.heatmap_shown(), sk_confusion_matrix(tm.ravel(), classes.ravel(), labels=[0, 1, 2, 5]))
     assert w.comparison.objects["match"].tp == 3
-    # instances of different categories on one pixel have no single category: refused
-    path = coco_file(tmp_path / "clash.json", [(box(5, 5, 25, 25), 1), (box(10, 10, 30, 30), 2)])
+    # instances of different categories on one pixel: no category map; the pixels are
+    # compared on the union, each category scored on its own union of instances
+    cat, dog = box(5, 5, 25, 25), box(10, 10, 30, 30)
+    path = coco_file(tmp_path / "clash.json", [(cat, 1), (dog, 2)])
     clash = viewer.open(path, plugin="napari-maskclean")
+    assert len(clash) == 2
     w.prediction.value = clash[0]
-    qtbot.waitUntil(lambda: w.last_error is not None, timeout=10000)
-    assert "different categories" in str(w.last_error)
-    assert "'any foreground'" in str(w.last_error)
+    qtbot.waitUntil(lambda: w.is_current() and w.last_error is None
+                    and "different categories overlap" in w.status.value, timeout=10000)
+    assert w.heatmap.rowCount() == 0 and "no confusion matrix" in w.heatmap_title.text()
+    truth_fg = category_image(TRUTH) != 0
+    shown = w.metrics_shown()
+    assert (shown["tp"], shown["fp"]) == (int((truth_fg & (cat | dog)).sum()),
+                                          int((~truth_fg & (cat | dog)).sum()))
+    rows = {r["label"]: r for r in w.class_table_shown()}
+    assert [rows[c]["name"] for c in (1, 2, 5)] == ["cat", "dog", "bird"]
+    for c, pred_mask in ((1, cat), (2, dog), (5, np.zeros(SHAPE, bool))):
+        t_c = category_image(TRUTH) == c
+        assert rows[c]["iou"] == pytest.approx(jaccard_score(t_c.ravel(), pred_mask.ravel(),
+                                                             zero_division=0))
+        assert rows[c]["support"] == t_c.sum()
+    m = w.comparison.objects["per_category"]
+    assert (m[1].tp, m[2].tp, m[5].tp) == (1, 0, 0)  # the dog box overlaps nothing enough
     w.mode.value = "any foreground"  # still compared as instances on their union
-    qtbot.waitUntil(lambda: w.last_error is None and w.is_current(), timeout=10000)
-    assert "instances: pixels compared on the union" in w.status.value
+    qtbot.waitUntil(lambda: w.last_error is None and w.is_current()
+                    and "instances: pixels compared on the union" in w.status.value,
+                    timeout=10000)

@@ -25,8 +25,10 @@ category of a label comes from the layer's ``features`` (``index`` ->
 ``category_id``), else from the file's instance list; a label painted by hand
 takes the category Save would give it (the file's first). A plain Labels
 layer on the other side is a class map whose values are category ids (its
-objects: the connected regions of each class). A pixel covered by instances
-of different categories has no single category: refused, naming the fix.
+objects: the connected regions of each class). Where instances of different
+categories overlap there is no category map: the pixels are compared on the
+union of the instances and each category is scored on its own union (the
+classes tab says so and shows no confusion matrix).
 """
 
 from __future__ import annotations

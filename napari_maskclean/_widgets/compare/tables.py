@@ -48,6 +48,7 @@ METRIC_ROWS = (
     ("balanced_accuracy", "balanced accuracy"),
 )
 _EMPTY = "—"
+_HEATMAP_TITLE = "confusion matrix (rows: truth, columns: prediction)"
 
 
 def _item(text: str, value: Any = None, tooltip: str = "") -> QTableWidgetItem:
@@ -205,7 +206,9 @@ class TablesMixin:
         self.multi_box = QWidget()
         mlay = QVBoxLayout(self.multi_box)
         mlay.setContentsMargins(0, 0, 0, 0)
-        mlay.addWidget(QLabel("confusion matrix (rows: truth, columns: prediction)"))
+        self.heatmap_title = QLabel(_HEATMAP_TITLE)
+        self.heatmap_title.setWordWrap(True)
+        mlay.addWidget(self.heatmap_title)
         self.heatmap = _table([], "Pixel counts per (true class, predicted class); the "
                                   "colour is the fraction of the true class's pixels.")
         self.heatmap.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
@@ -281,6 +284,7 @@ class TablesMixin:
     # ---- updates -----------------------------------------------------------------------
     def _clear_tables(self) -> None:
         self.metrics_table.show_metrics(None)
+        self.heatmap_title.setText(_HEATMAP_TITLE)
         self.heatmap.setRowCount(0)
         self.heatmap.setColumnCount(0)
         self.class_table.setRowCount(0)
@@ -311,6 +315,10 @@ class TablesMixin:
             self.caption.value = "pixels: foreground (any non-zero label) vs background"
         if state.multiclass:
             self._update_multiclass()
+        elif getattr(state, "category_scores", None) is not None:
+            self.caption.value = ("pixels: foreground (any category) vs background; each "
+                                  "category scored on the union of its instances (classes)")
+            self._update_overlapping_categories()
         if objects:
             self._update_objects()
 
@@ -330,8 +338,24 @@ class TablesMixin:
                 dark = int(rgb[0]) < 128
                 item.setForeground(QBrush(QColor("white" if dark else "black")))
                 self.heatmap.setItem(i, j, item)
-        pc = self._state.per_class()
-        self.class_table.setRowCount(n)
+        self.heatmap_title.setText(_HEATMAP_TITLE)
+        self._fill_class_table(self._state.per_class())
+
+    def _update_overlapping_categories(self) -> None:
+        """Instances of different categories overlap: per-category scores, no matrix."""
+        self.heatmap.setRowCount(0)
+        self.heatmap.setColumnCount(0)
+        several = ", ".join(f"{n:,} in the {side}"
+                            for side, n in self._state.several_categories.items())
+        self.heatmap_title.setText(
+            f"no confusion matrix: pixels covered by instances of different categories "
+            f"({several}) have no single category. Each category is scored on the union "
+            "of its instances (a pixel may count for several).")
+        self._fill_class_table(self._state.per_class())
+
+    def _fill_class_table(self, pc) -> None:
+        labels = pc["labels"]
+        self.class_table.setRowCount(len(labels))
         for i, lab in enumerate(labels):
             self.class_table.setItem(i, 0, _item(self.class_name(lab), int(lab),
                                                  f"label value {int(lab)}"))

@@ -367,6 +367,11 @@ class CompareWidget(OverlayMixin, TablesMixin, NavigatorMixin, CorrectionsMixin,
         notes = []
         if getattr(job, "categories", False):
             notes.append(job.instance_note)
+            several = getattr(self._state, "several_categories", None)
+            if several and getattr(self._state, "category_scores", None) is not None:
+                notes.append("instances of different categories overlap: pixels compared "
+                             "on the union, each category scored on its own union "
+                             "(classes tab)")
         elif getattr(job, "instances", False):
             notes.append(f"{INSTANCE_MODE_NOTE} ({job.instance_note})")
         elif pred.data.shape != truth.data.shape:
