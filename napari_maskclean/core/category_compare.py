@@ -276,12 +276,28 @@ def _category_mask(stack: np.ndarray, cats: Mapping[int, int], c: int) -> np.nda
     return np.isin(stack, ids).any(axis=0)
 
 
+def _category_index_stack(stack: np.ndarray, cats: Mapping[int, int],
+                          order: list[int]) -> np.ndarray:
+    """Each depth's pixels as 1 + the index of their category in ``order`` (0: none)."""
+    lut = np.zeros(int(stack.max(initial=0)) + 1,
+                   np.uint8 if len(order) < 255 else np.int32)
+    where = {c: i for i, c in enumerate(order, start=1)}
+    for k, c in cats.items():
+        lut[k] = where[c]
+    return lut[stack]
+
+
 def _union_scores(tstack, tcats, pstack, pcats) -> dict[str, Any]:
     """Per-category scores on each category's union of instances (background: no instance)."""
-    t_bg, p_bg = ~(tstack != 0).any(axis=0), ~(pstack != 0).any(axis=0)
+    order = sorted(set(tcats.values()) | set(pcats.values()))
+    # one lookup per side, then one comparison per category (np.isin per category
+    # was 25 ms a category on 2048² x 5 depths)
+    ti, pi = _category_index_stack(tstack, tcats, order), _category_index_stack(
+        pstack, pcats, order)
+    t_bg, p_bg = ~(ti != 0).any(axis=0), ~(pi != 0).any(axis=0)
     sides = [(0, t_bg, p_bg)] if (t_bg.any() or p_bg.any()) else []
-    sides += [(c, _category_mask(tstack, tcats, c), _category_mask(pstack, pcats, c))
-              for c in sorted(set(tcats.values()) | set(pcats.values()))]
+    sides += [(c, (ti == i).any(axis=0), (pi == i).any(axis=0))
+              for i, c in enumerate(order, start=1)]
     out = class_scores([np.count_nonzero(t & p) for _, t, p in sides],
                        [np.count_nonzero(t) for _, t, _ in sides],
                        [np.count_nonzero(p) for _, _, p in sides])
