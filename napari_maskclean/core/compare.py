@@ -60,6 +60,7 @@ __all__ = [
     "ConfusionCounter",
     "ObjectMatch",
     "binary_metrics",
+    "class_scores",
     "confusion_map",
     "confusion_matrix",
     "error_components",
@@ -518,9 +519,26 @@ def per_class_metrics(cm: npt.ArrayLike) -> dict[str, Any]:
             "cm must hold non-negative counts; compute it with confusion_matrix(truth, pred)"
         )
     c = c.astype(np.float64)
-    diag = np.diag(c)
-    rows = c.sum(axis=1)  # truth
-    cols = c.sum(axis=0)  # prediction
+    return class_scores(np.diag(c), c.sum(axis=1), c.sum(axis=0))
+
+
+def class_scores(
+    intersection: npt.ArrayLike, truth_area: npt.ArrayLike, pred_area: npt.ArrayLike
+) -> dict[str, Any]:
+    """Per-class scores from each class's intersection and areas (see :func:`per_class_metrics`).
+
+    ``per_class_metrics(cm)`` is ``class_scores(diag(cm), cm.sum(1), cm.sum(0))``;
+    this form also scores classes whose masks overlap (a pixel in several
+    classes, e.g. per-category unions of overlapping instances).
+
+    Examples
+    --------
+    >>> class_scores([3, 2], [4, 2], [3, 3])["iou"]
+    array([0.75      , 0.66666667])
+    """
+    diag = np.asarray(intersection, dtype=np.float64)
+    rows = np.asarray(truth_area, dtype=np.float64)  # truth
+    cols = np.asarray(pred_area, dtype=np.float64)  # prediction
     union = rows + cols - diag
 
     def div(num: np.ndarray, den: np.ndarray) -> np.ndarray:

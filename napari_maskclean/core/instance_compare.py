@@ -36,6 +36,7 @@ __all__ = [
     "compare_instances",
     "depth_instances",
     "instance_centres",
+    "instance_overlaps",
     "match_instances",
     "union_mask",
 ]
@@ -171,6 +172,24 @@ def match_instances(
     >>> m.matches, m.unmatched_truth
     ([(2, 1, 1.0)], [1])
     """
+    overlaps = instance_overlaps(truth, pred, truth_ids=truth_ids, pred_ids=pred_ids)
+    return match_objects_from_overlaps(*overlaps, iou_threshold=iou_threshold)
+
+
+def instance_overlaps(
+    truth: list[dict[str, Any]],
+    pred: list[dict[str, Any]],
+    *,
+    truth_ids: npt.ArrayLike | None = None,
+    pred_ids: npt.ArrayLike | None = None,
+) -> tuple[np.ndarray, ...]:
+    """Areas and exact pairwise intersections of two lists of instance RLEs.
+
+    The arguments of :func:`match_instances`; returns the first seven
+    arguments of :func:`~napari_maskclean.core.matching.match_objects_from_overlaps`
+    (truth ids, pred ids, their areas, every overlapping pair and its
+    intersection), empty instances left out. See :func:`match_instances`.
+    """
     tid = np.arange(1, len(truth) + 1) if truth_ids is None else np.asarray(truth_ids)
     pid = np.arange(1, len(pred) + 1) if pred_ids is None else np.asarray(pred_ids)
     tid, pid = tid.astype(np.int64).reshape(-1), pid.astype(np.int64).reshape(-1)
@@ -203,9 +222,7 @@ def match_instances(
         if not np.array_equal(check, v):  # cannot happen below 2**40 pixels
             raise RuntimeError("intersections could not be recovered exactly from the IoUs")
         pairs_t, pairs_p = tid[i], pid[j]
-    return match_objects_from_overlaps(
-        tid, pid, at, ap, pairs_t, pairs_p, inter, iou_threshold=iou_threshold
-    )
+    return tid, pid, at, ap, pairs_t, pairs_p, inter
 
 
 def compare_instances(

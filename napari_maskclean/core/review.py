@@ -454,6 +454,9 @@ class LiveComparison:
             out["mean_iou"], out["mean_dice"] = pc["mean_iou"], pc["mean_dice"]
         if self.objects is not None:
             out["objects"] = self.objects["match"].as_dict()
+            if "per_category" in self.objects:  # compare_categories
+                out["objects_per_category"] = {
+                    str(c): m.as_dict() for c, m in self.objects["per_category"].items()}
         return out
 
 

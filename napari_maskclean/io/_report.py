@@ -60,7 +60,9 @@ def report_rows(report: dict[str, Any]) -> list[tuple[str, str, Any]]:
 
     Context entries (strings, numbers) come first, then ``metrics``, then the
     per-class scores and confusion-matrix cells (``cm[truth=a,pred=b]``), then
-    object-level scores (``objects.*``), then a noise floor (``noise_floor.*``).
+    object-level scores (``objects.*``; per category with the category in the
+    class column), category names (``class_name``), then a noise floor
+    (``noise_floor.*``).
 
     Examples
     --------
@@ -85,6 +87,12 @@ def report_rows(report: dict[str, Any]) -> list[tuple[str, str, Any]]:
         if isinstance(value, list):
             value = json.dumps(value)
         rows.append((f"objects.{name}", "", _value(value)))
+    for cls, scores in report.get("objects_per_category", {}).items():
+        for name, value in scores.items():
+            if not isinstance(value, list):  # the ids are in the JSON report
+                rows.append((f"objects.{name}", str(cls), _value(value)))
+    for cls, name in report.get("class_names", {}).items():
+        rows.append(("class_name", str(cls), name))
     floor = report.get("noise_floor") or {}
     for name, value in floor.items():  # a reference line (the Compare dock's noise floor)
         if isinstance(value, dict):  # its spreads

@@ -864,10 +864,11 @@ def test_coco_depth_layers_compared_on_the_union_and_instance_by_instance(
     assert "overlapping instances" in messages["error"][-1]
     for d, b in zip(depths, before):
         np.testing.assert_array_equal(d.data, b)
-    # only 'any foreground' has a meaning for the union
+    # the class modes compare COCO instances by category: all of these are "cell" (id 1)
     w.mode.value = "one class"
-    qtbot.waitUntil(lambda: w.last_error is not None, timeout=5000)
-    assert "any foreground" in str(w.last_error)
+    qtbot.waitUntil(lambda: w.is_current() and w.last_error is None
+                    and "by COCO category" in w.status.value, timeout=5000)
+    assert_shows(w, np.any([d.data for d in depths], axis=0), pred == 1)
     w.mode.value = "any foreground"
     qtbot.waitUntil(lambda: w.last_error is None and w.is_current(), timeout=5000)
     # a missing depth layer would silently lose instances: refused, naming the fix
@@ -916,10 +917,20 @@ def test_instance_stack_layer_and_single_coco_layer(make_napari_viewer, qtbot, t
     wait_for_result(qtbot, w)
     m = w.comparison.objects["match"]
     assert (m.n_truth, m.n_pred) == (1, 2)  # the truth instance whole; a binary mask splits
-    # its labels are instance numbers: a class mode would compare them as classes
+    # its labels are instance numbers: the class modes compare their categories, and the
+    # plain layer's values as category ids (its objects: the regions of each class)
     w.mode.value = "multi-class"
+    qtbot.waitUntil(lambda: w.is_current() and w.last_error is None
+                    and "by COCO category" in w.status.value, timeout=5000)
+    m = w.comparison.objects["per_category"][1]
+    assert (m.n_truth, m.n_pred, m.tp) == (1, 2, 1)  # one half: IoU 0.5
+    assert w.class_table_shown()[1]["name"] == "cell"
+    # a stack of depths has no categories: refused in a class mode, naming the fix
+    w.truth.value = t
+    w.prediction.value = p
+    w.stack_depths.value = True
     qtbot.waitUntil(lambda: w.last_error is not None, timeout=5000)
-    assert "are not classes" in str(w.last_error) and "'any foreground'" in str(w.last_error)
+    assert "'any foreground'" in str(w.last_error)
 
 
 def test_an_iou_change_rematches_without_recounting(make_napari_viewer, qtbot, monkeypatch):

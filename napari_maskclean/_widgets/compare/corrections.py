@@ -109,6 +109,12 @@ class CorrectionsMixin:
                              "press 'Next error' again.")
         layer = job.truth_layer if target == "truth" else job.source
         role = "ground truth" if target == "truth" else "prediction"
+        if getattr(job, "categories", False):
+            raise InputError(
+                "the comparison is by COCO category (the layers hold instance numbers, "
+                "compared as their categories): a correction cannot tell which instance to "
+                "write. Edit the instances' layers directly (napari's brush and eraser), "
+                "or compare as 'any foreground'.")
         if getattr(job, "instances", False):
             raise InputError(
                 "the comparison holds overlapping instances (COCO depth layers or a stack "

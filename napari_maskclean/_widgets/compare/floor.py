@@ -93,7 +93,10 @@ class NoiseFloorMixin:
             raise InputError("nothing compared yet: choose a prediction and a ground truth "
                              "first.")
         truth = job.args[0]
-        if getattr(job, "instances", False):
+        if getattr(job, "categories", False):  # the truth's categories, as compared
+            truth = state.values("truth", tuple(slice(None) for _ in state.shape))
+            options = {"positive": None, "per_class": state.multiclass}
+        elif getattr(job, "instances", False):
             truth = union_mask(truth) if truth.ndim == 3 else as_compared(
                 truth, method=job.params.get("truth_method"))
             options = {"positive": None, "per_class": False}

@@ -12,9 +12,23 @@ the comparison may be
   when "3D labels are instance depths" is ticked: pixel metrics on the union
   of the instances, objects matched from the instances' own masks
   (:func:`~napari_maskclean.core.instance_compare.compare_instances`, exact).
-  One label image cannot hold these instances, so they are compared as "any
-  foreground", re-counted in full after an edit of any depth, and the
-  corrections (which write into one label image) are refused with a message.
+  One label image cannot hold these instances: in "any foreground" mode they
+  are compared on their union, re-counted in full after an edit of any depth,
+  and the corrections (which write into one label image) are refused with a
+  message.
+
+In the class modes ("one class", "multi-class") a COCO side is compared by
+COCO *category* (:func:`~napari_maskclean.core.category_compare.compare_categories`):
+every pixel takes the category of its instance, objects match only within
+their category and the object scores are also given per category. The
+category of a label comes from the layer's ``features`` (``index`` ->
+``category_id``), else from the file's instance list; a label painted by hand
+takes the category Save would give it (the file's first). A plain Labels
+layer on the other side is a class map whose values are category ids (its
+objects: the connected regions of each class). Where instances of different
+categories overlap there is no category map: the pixels are compared on the
+union of the instances and each category is scored on its own union (the
+classes tab says so and shows no confusion matrix).
 """
 
 from __future__ import annotations
@@ -25,12 +39,15 @@ import numpy as np
 from magicgui.widgets import CheckBox
 from napari.layers import Image, Labels
 
+from ...core.category_compare import compare_categories
 from ...core.instance_compare import compare_instances
 from ...core.windows import common_shape
 from .._live import InputError, Job
 
-__all__ = ["InstanceInputsMixin", "coco_depth_layers", "coco_meta"]
+__all__ = ["InstanceInputsMixin", "coco_categories", "coco_depth_layers", "coco_meta"]
 
+CATEGORY_NOTE = ("by COCO category: every pixel takes its instance's category, objects "
+                 "match only within their category")
 INSTANCE_MODE_NOTE = ("instances: pixels compared on the union of the instances, objects "
                       "matched instance by instance")
 
@@ -62,6 +79,31 @@ def coco_depth_layers(viewer, layer) -> list[Labels] | None:
             f"{depths} are open: open the file again (or 'Open image' in the Instances dock) "
             "so that all its instances are compared.")
     return same
+
+
+def coco_categories(layers) -> tuple[dict[int, int], dict[int, str], int]:
+    """The COCO layers' {label: category_id}, {category_id: name} and default category.
+
+    Labels come from the layers' ``features`` (``index``, ``category_id``) and,
+    for labels without a feature row, from the file (label ``k + 1`` is the
+    image's instance ``k``). The default (for labels painted by hand) is the
+    file's first category, as the COCO writer gives them.
+    """
+    coco = coco_meta(layers[0])
+    data = coco["data"]
+    try:
+        im = data.image(coco["image_id"])
+        cats = {k + 1: int(c) for k, c in enumerate(im.category_ids)}
+    except KeyError:  # an image removed from the data: the features alone
+        cats = {}
+    for layer in layers:
+        feats = getattr(layer, "features", None)
+        if feats is not None and {"index", "category_id"} <= set(feats.columns):
+            cats.update({int(i): int(c) for i, c in zip(feats["index"], feats["category_id"],
+                                                        strict=True)})
+    names = {int(k): str(v) for k, v in data.categories.items()}
+    default = next(iter(data.categories), 1)
+    return cats, names, int(default)
 
 
 class InstanceInputsMixin:
@@ -134,11 +176,14 @@ class InstanceInputsMixin:
 
     def _instance_job(self, pred, truth, names: tuple[str, str], modes: tuple) -> Job:
         """The job comparing instances that may overlap (see the module docstring)."""
+        if self.mode.value != modes[0] and any(
+                coco_meta(lay) is not None for lay in (pred, truth)):
+            return self._category_job(pred, truth, names, modes)
         if self.mode.value != modes[0]:
             raise InputError(
-                "overlapping instances are compared as 'any foreground' (pixels: the union "
-                "of the instances; objects: the instances one by one): choose 'compare: any "
-                "foreground'.")
+                "overlapping instances without categories are compared as 'any foreground' "
+                "(pixels: the union of the instances; objects: the instances one by one): "
+                "choose 'compare: any foreground'.")
         pg, tg = self.instance_layers(pred), self.instance_layers(truth)
         p = self._side_array(pred, pg, names[0])
         t = self._side_array(truth, tg, names[1])
@@ -168,4 +213,48 @@ class InstanceInputsMixin:
         job.instance_note = "; ".join(
             f"{len(g)} depth layers of {coco_meta(g[0]).get('file_name', '')!r}"
             if len(g) > 1 else f"{g[0].name!r}: {g[0].data.shape[0]} depths" for g in groups)
+        return job
+
+    def _crop_sides(self, p: np.ndarray, t: np.ndarray, names) -> tuple:
+        common = common_shape(p.shape[-2:], t.shape[-2:], names=names,
+                              crop=bool(self.crop.value))
+        window = (Ellipsis, *(slice(0, n) for n in common))
+        return p[window], t[window], common
+
+    def _category_job(self, pred, truth, names: tuple[str, str], modes: tuple) -> Job:
+        """The job comparing a COCO side by category (see the module docstring)."""
+        params: dict[str, Any] = {"min_size": int(self.min_size.value)}
+        arrays, all_names, default, plain = [], {}, None, []
+        for side, layer, name in (("pred", pred, names[0]), ("truth", truth, names[1])):
+            group = self.instance_layers(layer)
+            if coco_meta(layer) is None:
+                if group is not None:
+                    raise InputError(
+                        f"{name} is a stack of instance depths without categories: compare it "
+                        "as 'any foreground', or with a COCO file's layers by category.")
+                if isinstance(layer, Image):
+                    params[f"{side}_method"] = self.method.value
+                plain.append(layer.name)
+                arrays.append(self._side_array(layer, None, name))
+                continue
+            group = group or [layer]
+            cats, cat_names, first = coco_categories(group)
+            params[f"{side}_categories"] = cats
+            # the truth's names first (two files may name one id differently)
+            all_names = {**all_names, **cat_names} if side == "truth" else cat_names
+            default = first if default is None or side == "truth" else default
+            arrays.append(self._side_array(layer, group if len(group) > 1 else None, name))
+        p, t, common = self._crop_sides(*arrays, names)
+        params["default_category"] = default
+        if self.mode.value == modes[1]:
+            params["positive"] = int(self.class_value.value)
+        if self.match.value:
+            params["iou_threshold"] = float(self.iou.value)
+        job = Job(compare_categories, (t, p), params, pred, tuple(slice(0, n) for n in common))
+        job.truth_layer, job.common = truth, common
+        job.instances = job.categories = True
+        job.category_names = all_names
+        job.instance_note = CATEGORY_NOTE + (
+            f"; the class values of {plain[0]!r} are category ids (its objects: the "
+            "connected regions of each class)" if plain else "")
         return job

@@ -48,6 +48,7 @@ METRIC_ROWS = (
     ("balanced_accuracy", "balanced accuracy"),
 )
 _EMPTY = "—"
+_HEATMAP_TITLE = "confusion matrix (rows: truth, columns: prediction)"
 
 
 def _item(text: str, value: Any = None, tooltip: str = "") -> QTableWidgetItem:
@@ -205,7 +206,9 @@ class TablesMixin:
         self.multi_box = QWidget()
         mlay = QVBoxLayout(self.multi_box)
         mlay.setContentsMargins(0, 0, 0, 0)
-        mlay.addWidget(QLabel("confusion matrix (rows: truth, columns: prediction)"))
+        self.heatmap_title = QLabel(_HEATMAP_TITLE)
+        self.heatmap_title.setWordWrap(True)
+        mlay.addWidget(self.heatmap_title)
         self.heatmap = _table([], "Pixel counts per (true class, predicted class); the "
                                   "colour is the fraction of the true class's pixels.")
         self.heatmap.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
@@ -229,6 +232,12 @@ class TablesMixin:
                                       "quality of the one-to-one matching.")
         self.objects_label.setWordWrap(True)
         olay.addWidget(self.objects_label)
+        self.category_objects_table = _table(
+            ["category", "truth", "pred", "matched", "precision", "recall", "F1", "PQ"],
+            "Object scores per COCO category (objects match only within their category).")
+        _fit_height(self.category_objects_table, 4)
+        self.category_objects_table.setVisible(False)
+        olay.addWidget(self.category_objects_table)
         self.objects_table = _table(["status", "truth id", "pred id", "IoU"],
                                     "Matched pairs (worst IoU first), then missed truth "
                                     "objects (FN) and extra predicted objects (FP). Click a "
@@ -275,11 +284,21 @@ class TablesMixin:
     # ---- updates -----------------------------------------------------------------------
     def _clear_tables(self) -> None:
         self.metrics_table.show_metrics(None)
+        self.heatmap_title.setText(_HEATMAP_TITLE)
         self.heatmap.setRowCount(0)
         self.heatmap.setColumnCount(0)
         self.class_table.setRowCount(0)
         self.objects_table.setRowCount(0)
         self.objects_label.setText("")
+        self.category_objects_table.setRowCount(0)
+        self.category_objects_table.setVisible(False)
+
+    def class_name(self, value: int) -> str:
+        """How a class is shown: its COCO category name when known, else its value."""
+        value = int(value)
+        if value == 0:
+            return "background" if getattr(self, "class_names", None) else "0"
+        return getattr(self, "class_names", {}).get(value, str(value))
 
     def _update_tables(self, *, objects: bool = True) -> None:
         state = self._state
@@ -296,6 +315,10 @@ class TablesMixin:
             self.caption.value = "pixels: foreground (any non-zero label) vs background"
         if state.multiclass:
             self._update_multiclass()
+        elif getattr(state, "category_scores", None) is not None:
+            self.caption.value = ("pixels: foreground (any category) vs background; each "
+                                  "category scored on the union of its instances (classes)")
+            self._update_overlapping_categories()
         if objects:
             self._update_objects()
 
@@ -305,8 +328,8 @@ class TablesMixin:
         n = len(labels)
         self.heatmap.setRowCount(n)
         self.heatmap.setColumnCount(n)
-        self.heatmap.setHorizontalHeaderLabels([f"pred {v}" for v in labels])
-        self.heatmap.setVerticalHeaderLabels([f"truth {v}" for v in labels])
+        self.heatmap.setHorizontalHeaderLabels([f"pred {self.class_name(v)}" for v in labels])
+        self.heatmap.setVerticalHeaderLabels([f"truth {self.class_name(v)}" for v in labels])
         for i in range(n):
             for j in range(n):
                 item = _item(f"{int(cm[i, j]):,}", int(cm[i, j]))
@@ -315,10 +338,27 @@ class TablesMixin:
                 dark = int(rgb[0]) < 128
                 item.setForeground(QBrush(QColor("white" if dark else "black")))
                 self.heatmap.setItem(i, j, item)
-        pc = self._state.per_class()
-        self.class_table.setRowCount(n)
+        self.heatmap_title.setText(_HEATMAP_TITLE)
+        self._fill_class_table(self._state.per_class())
+
+    def _update_overlapping_categories(self) -> None:
+        """Instances of different categories overlap: per-category scores, no matrix."""
+        self.heatmap.setRowCount(0)
+        self.heatmap.setColumnCount(0)
+        several = ", ".join(f"{n:,} in the {side}"
+                            for side, n in self._state.several_categories.items())
+        self.heatmap_title.setText(
+            f"no confusion matrix: pixels covered by instances of different categories "
+            f"({several}) have no single category. Each category is scored on the union "
+            "of its instances (a pixel may count for several).")
+        self._fill_class_table(self._state.per_class())
+
+    def _fill_class_table(self, pc) -> None:
+        labels = pc["labels"]
+        self.class_table.setRowCount(len(labels))
         for i, lab in enumerate(labels):
-            self.class_table.setItem(i, 0, _item(str(int(lab)), int(lab)))
+            self.class_table.setItem(i, 0, _item(self.class_name(lab), int(lab),
+                                                 f"label value {int(lab)}"))
             for col, key in enumerate(("iou", "dice", "precision", "recall"), start=1):
                 v = float(pc[key][i])
                 self.class_table.setItem(i, col, _item(f"{v:.4f}", v))
@@ -347,7 +387,10 @@ class TablesMixin:
         self.objects_label.setText(
             f"{m.n_truth} true, {m.n_pred} predicted, {m.tp} matched (IoU ≥ "
             f"{m.iou_threshold:g}): precision {m.precision:.3f}, recall {m.recall:.3f}, "
-            f"F1 {m.f1:.3f}, PQ {m.panoptic_quality:.3f}")
+            f"F1 {m.f1:.3f}, PQ {m.panoptic_quality:.3f}"
+            + ("; objects match only within their category (per category below)"
+               if objects.get("per_category") else ""))
+        self._update_category_objects(objects.get("per_category"))
         rows = [("matched", t, p, iou, objects["truth_centres"].get(t))
                 for t, p, iou in sorted(m.matches, key=lambda x: x[2])]
         rows += [("FN (missed)", t, None, None, objects["truth_centres"].get(t))
@@ -361,3 +404,35 @@ class TablesMixin:
             self.objects_table.setItem(r, 2, _item("" if p is None else str(p), p))
             self.objects_table.setItem(r, 3, _item("" if iou is None else f"{iou:.3f}", iou))
         self._object_rows = rows
+
+    def _update_category_objects(self, per_category) -> None:
+        """One row per category: counts and object scores (COCO category comparison)."""
+        table = self.category_objects_table
+        table.setVisible(bool(per_category))
+        table.setRowCount(len(per_category or {}))
+        for r, (cat, m) in enumerate(sorted((per_category or {}).items())):
+            table.setItem(r, 0, _item(self.class_name(cat), int(cat), f"category_id {cat}"))
+            for col, v in enumerate((m.n_truth, m.n_pred, m.tp), start=1):
+                table.setItem(r, col, _item(f"{v:,}", int(v)))
+            for col, v in enumerate((m.precision, m.recall, m.f1, m.panoptic_quality),
+                                    start=4):
+                table.setItem(r, col, _item(f"{v:.3f}", float(v)))
+
+    def category_objects_shown(self) -> dict[int, dict[str, Any]]:
+        """The per-category object scores in the objects tab (read back from the table)."""
+        table, keys = self.category_objects_table, (
+            "n_truth", "n_pred", "tp", "precision", "recall", "f1", "panoptic_quality")
+        return {table.item(r, 0).data(Qt.ItemDataRole.UserRole):
+                {k: table.item(r, c).data(Qt.ItemDataRole.UserRole)
+                 for c, k in enumerate(keys, start=1)}
+                for r in range(table.rowCount())}
+
+    def class_table_shown(self) -> list[dict[str, Any]]:
+        """The rows of the per-class table: shown name, label value and scores."""
+        t = self.class_table
+        keys = ("iou", "dice", "precision", "recall", "support")
+        return [{"name": t.item(r, 0).text(),
+                 "label": t.item(r, 0).data(Qt.ItemDataRole.UserRole),
+                 **{k: t.item(r, c).data(Qt.ItemDataRole.UserRole)
+                    for c, k in enumerate(keys, start=1)}}
+                for r in range(t.rowCount())]

@@ -77,6 +77,7 @@ class CompareWidget(OverlayMixin, TablesMixin, NavigatorMixin, CorrectionsMixin,
         super().__init__(viewer, title="Compare with ground truth", debounce_ms=40)
         self.preview_name = f"{PREVIEW_PREFIX}TP/FP/FN overlay"
         self._state = None  # LiveComparison of the last full result (+ edits since)
+        self.class_names: dict[int, str] = {}  # COCO category names, by id
         self._state_job: Job | None = None
         self._last_note: str | None = None
         self._init_edits()
@@ -115,10 +116,16 @@ class CompareWidget(OverlayMixin, TablesMixin, NavigatorMixin, CorrectionsMixin,
             tooltip="any foreground: every non-zero label is foreground (binary). one "
                     "class: only the chosen label value is foreground. multi-class: a "
                     "confusion matrix of all label values, per-class IoU/Dice, and a "
-                    "'wrong class' colour in the overlay.")
+                    "'wrong class' colour in the overlay. A COCO layer's labels number "
+                    "instances: in the class modes they are compared by COCO category "
+                    "(category_id; a plain Labels layer on the other side is a class map "
+                    "whose values are category ids), and matched objects must share "
+                    "their category; a label painted by hand takes the file's first "
+                    "category, as Save writes it.")
         self.class_value = SpinBox(
             label="class", value=1, min=1, max=2**31 - 1,
-            tooltip="One-class mode: the label value compared (one class against the rest).")
+            tooltip="One-class mode: the label value compared (one class against the rest); "
+                    "for a COCO layer, the category_id.")
         self.add_scope_widgets()
         self.scope.choices = SCOPES[:2]
         self.scope.tooltip = ("Stacks/volumes: compare the current 2D slice (follows the "
@@ -268,12 +275,10 @@ class CompareWidget(OverlayMixin, TablesMixin, NavigatorMixin, CorrectionsMixin,
         if self.instance_layers(pred) is not None or self.instance_layers(truth) is not None:
             self._pending = []
             return self._instance_job(pred, truth, names, MODES)
-        coco = [name for name, lay in zip(names, (pred, truth)) if coco_meta(lay) is not None]
-        if coco and self.mode.value != MODES[0]:
-            raise InputError(
-                f"the labels of {coco[0]} (a COCO image) number its instances, they are not "
-                "classes: compare it as 'any foreground' (with 'match objects' for the "
-                "instances). Comparing by COCO category is not supported yet.")
+        if self.mode.value != MODES[0] and any(coco_meta(lay) is not None
+                                               for lay in (pred, truth)):
+            self._pending = []  # COCO labels number instances: compared by category
+            return self._category_job(pred, truth, names, MODES)
         try:
             common = common_shape(pred.data.shape, truth.data.shape, names=names,
                                   crop=bool(self.crop.value))
@@ -351,6 +356,7 @@ class CompareWidget(OverlayMixin, TablesMixin, NavigatorMixin, CorrectionsMixin,
         """Show a fresh full comparison: overlay, tables, error list."""
         self._state = result.value
         self._state_job = result.job
+        self.class_names = dict(getattr(result.job, "category_names", {}))
         edits, self._pending = self._pending, []
         self._apply_edits(edits)
         self._show_overlay()
@@ -359,7 +365,14 @@ class CompareWidget(OverlayMixin, TablesMixin, NavigatorMixin, CorrectionsMixin,
         job = result.job
         pred, truth = job.source, job.truth_layer
         notes = []
-        if getattr(job, "instances", False):
+        if getattr(job, "categories", False):
+            notes.append(job.instance_note)
+            several = getattr(self._state, "several_categories", None)
+            if several and getattr(self._state, "category_scores", None) is not None:
+                notes.append("instances of different categories overlap: pixels compared "
+                             "on the union, each category scored on its own union "
+                             "(classes tab)")
+        elif getattr(job, "instances", False):
             notes.append(f"{INSTANCE_MODE_NOTE} ({job.instance_note})")
         elif pred.data.shape != truth.data.shape:
             notes.append(f"comparing the overlapping region {job.common}")
@@ -380,6 +393,7 @@ class CompareWidget(OverlayMixin, TablesMixin, NavigatorMixin, CorrectionsMixin,
         """Forget the comparison (bad input): no stale numbers or overlay stay on screen."""
         self._state = None
         self._state_job = None
+        self.class_names = {}
         self._current = None
         self._error_index = -1
         self.remove_preview()
@@ -411,6 +425,8 @@ class CompareWidget(OverlayMixin, TablesMixin, NavigatorMixin, CorrectionsMixin,
             "mode": self.mode.value,
             "window": repr(job.region),
             **state.report(),
+            **({"class_names": {str(k): v for k, v in self.class_names.items()}}
+               if self.class_names else {}),
             **({"noise_floor": floor} if (floor := self.floor_report()) else {}),
         }
 
