@@ -18,7 +18,16 @@ rounding boundary. So:
    float64 path.
 
 The output is therefore the seed's, pixel for pixel (the tests hold it
-against a literal copy of the seed's code, and force step 4).
+against a literal copy of the seed's code, and force step 4). The caller also
+runs the float64 path when this one would be slower: a bound ``eps`` above
+:data:`MAX_EPS` pixels (very large ``alpha * sigma``), or more unsure pixels
+than recomputing them is worth (:data:`MAX_UNSURE_WORK`).
+
+The bound assumes OpenCV blurs float32 images by a direct separable
+convolution with the float32 rounding of its float64 kernel (true of the
+builds we know, with or without IPP); a test measures the actual error against
+the bound on the installed OpenCV, so a build that blurred another way would
+fail there first.
 """
 
 from __future__ import annotations
@@ -47,8 +56,9 @@ def float32_error_bound(alpha: float, ksize: int) -> float:
     values bounded by ``alpha``: the rounded kernel (``u * alpha``), the
     ``n``-term sum (``gamma_n * alpha``, any summation order, with or without
     FMA) and the rounded result (``u * alpha``); plus the rounded input. With
-    ``u = 2^-24``: ``alpha * u * (2n + 5)`` for two passes. Doubled for the
-    float64 blur's own error and the arithmetic of the bounds.
+    ``u = 2^-24``: ``alpha * u * (2n + 5)`` for two passes; ``2n + 8`` leaves
+    room for ``gamma_n = n u / (1 - n u)`` > ``n u``, and the whole is doubled for
+    the float64 blur's own error and the arithmetic of the bounds.
     """
     return 2.0 * alpha * _U32 * (2 * ksize + 8) + 1e-12
 
@@ -56,6 +66,14 @@ def float32_error_bound(alpha: float, ksize: int) -> float:
 def float64_error_bound(alpha: float, ksize: int) -> float:
     """Bound on the difference of two float64 blurs summed in different orders."""
     return 4.0 * alpha * _U64 * (2 * ksize + 8) + 1e-12
+
+
+#: Largest float32 error bound (pixels) worth trying: the unsure pixels grow with it,
+#: and so does the window of labels checked for each (alpha * ksize <~ 4e5).
+MAX_EPS = 0.05
+#: The float64 recomputation of ``n`` unsure pixels costs ``n * ksize**2``, the float64
+#: blurs ``2 * h * w * ksize``: give up above this fraction of the latter.
+MAX_UNSURE_WORK = 0.5
 
 
 class Undecided(Exception):
@@ -90,8 +108,11 @@ class Field2D:
         self.labels, self.unit_field, self.alpha = labels, unit_field, float(alpha)
         self.ksize = gaussian_ksize(sigma)
         self.sigma = sigma
-        self.eps = float32_error_bound(alpha, self.ksize) * bound_scale
-        self.delta = float64_error_bound(alpha, self.ksize) * bound_scale
+        # A zero field is exact in float32 (and its reach is exactly 1).
+        self.eps = float32_error_bound(alpha, self.ksize) * bound_scale if alpha else 0.0
+        self.delta = float64_error_bound(alpha, self.ksize) * bound_scale if alpha else 0.0
+        if float32_error_bound(alpha, self.ksize) > MAX_EPS:
+            raise Undecided  # too many pixels would be unsure: float64 is faster
         self.has_mask = mask is not None
         self.mask = mask if self.has_mask else np.zeros((1, 1), bool)
         self.frozen = None
@@ -132,6 +153,8 @@ class Field2D:
         run_chunked(_remap_bounded, h, labels, dy, dx, self.eps, frozen, has_frozen, out,
                     unsure, work=h * w)
         ys, xs = np.nonzero(unsure)
+        if len(ys) * self.ksize > 2 * MAX_UNSURE_WORK * h * w:
+            raise Undecided  # recomputing them costs more than the float64 blurs
         if len(ys):
             kern = cv2.getGaussianKernel(self.ksize, self.sigma, cv2.CV_64F).ravel()
             undecided = np.zeros(len(ys), bool)

@@ -33,6 +33,8 @@ def fast_path_calls(monkeypatch):
         calls["unsure"] += args[-1] - args[-2]
         return real_decide(*args)
 
+    # the tests widen the bounds, making many pixels unsure on purpose: recompute them all
+    monkeypatch.setattr(_noise_fast, "MAX_UNSURE_WORK", np.inf)
     monkeypatch.setattr(_noise_fast.Field2D, "__init__", fast)
     monkeypatch.setattr(noise._Field64, "__init__", slow)
     monkeypatch.setattr(_noise_fast, "_decide_unsure", decide)
@@ -152,3 +154,38 @@ def test_instance_safe_rounds_stay_in_float32(fast_path_calls):
     plain = elastic_deform_labels(lab, alpha=300, sigma=3, area_threshold=0, random_state=0)
     assert not np.array_equal(out, plain)  # rounds of mending ran
     assert fast_path_calls["fell back"] == 0
+
+
+def test_float64_when_float32_would_be_slower(monkeypatch, fast_path_calls):
+    # Very large alpha * sigma: the bound is too wide to be worth it (this took
+    # 30 s on 256² in float32 before the limit; float64 takes 0.1 s).
+    lab = blocky((64, 48), 4, 5, 0, np.int32)
+    out = elastic_deform_labels(lab, alpha=400, sigma=200, area_threshold=0, random_state=0)
+    ref = seed_literal(lab, 400, 200, 0, None, np.random.RandomState(0))
+    np.testing.assert_array_equal(out, ref)
+    assert fast_path_calls["fell back"] == 1 and fast_path_calls["unsure"] == 0
+    # Too many unsure pixels to recompute: float64 too
+    monkeypatch.setattr(_noise_fast, "MAX_UNSURE_WORK", 0.0)
+    monkeypatch.setattr(noise, "_BOUND_SCALE", 3e3)
+    out = elastic_deform_labels(lab, alpha=30, sigma=3, area_threshold=0, random_state=1)
+    np.testing.assert_array_equal(out, seed_literal(lab, 30, 3, 0, None,
+                                                    np.random.RandomState(1)))
+    assert fast_path_calls["fell back"] == 2 and fast_path_calls["unsure"] == 0
+
+
+def test_alpha_zero_stays_in_float32(fast_path_calls):
+    lab = blocky((40, 40), 3, 4, 0, np.uint8)  # 16 px blocks: all "small"
+    for kw in (dict(suppression="exact"), dict(instance_safe=True)):
+        out = elastic_deform_labels(lab, alpha=0, sigma=3, area_threshold=20, random_state=0,
+                                    **kw)
+        np.testing.assert_array_equal(out, lab)
+    assert fast_path_calls["float32"] == 2 and fast_path_calls["fell back"] == 0
+
+
+def test_big_endian_labels():
+    lab = blocky((50, 40), 4, 5, 2, np.int32)
+    for area in (0, 30):
+        ref = elastic_deform_labels(lab, alpha=30, sigma=3, area_threshold=area, random_state=0)
+        out = elastic_deform_labels(lab.astype(">i4"), alpha=30, sigma=3, area_threshold=area,
+                                    random_state=0)
+        np.testing.assert_array_equal(out, ref)
