@@ -241,6 +241,16 @@ def match_by_category(
     return overall, per
 
 
+def _side_defaults(default: Any) -> tuple[int | None, int | None]:
+    """``default_category`` as ``(truth, prediction)``."""
+    if isinstance(default, (tuple, list)):
+        if len(default) != 2:
+            raise ValueError("default_category must be one category id or a (truth, "
+                             f"prediction) pair, got {default!r}")
+        return default[0], default[1]
+    return default, default
+
+
 def _side(a: npt.ArrayLike, categories: Mapping[int, int] | None, method: str | None,
           default: int | None, what: str):
     """(instance stack, {instance: category}, class map or None) of one side."""
@@ -261,6 +271,10 @@ def _side(a: npt.ArrayLike, categories: Mapping[int, int] | None, method: str | 
     stack = _as_depths(arr, what)
     if stack.dtype.kind not in "biu":
         raise TypeError(f"the {what} must be integer instance labels, got dtype {stack.dtype}")
+    if stack.size and stack.min() < 0:
+        raise ValueError(f"the {what} has negative instance labels: instances are numbered "
+                         "from 1 (0 is background); renumber them, e.g. with "
+                         "skimage.segmentation.relabel_sequential")
     if default is not None and int(default) <= 0:
         raise ValueError(f"default_category must be a positive category id, got {default!r}")
     ids = np.unique(stack[stack != 0]).astype(np.int64)
@@ -279,12 +293,19 @@ def _category_mask(stack: np.ndarray, cats: Mapping[int, int], c: int) -> np.nda
 def _category_index_stack(stack: np.ndarray, cats: Mapping[int, int],
                           order: list[int]) -> np.ndarray:
     """Each depth's pixels as 1 + the index of their category in ``order`` (0: none)."""
-    lut = np.zeros(int(stack.max(initial=0)) + 1,
-                   np.uint8 if len(order) < 255 else np.int32)
+    dtype = np.uint8 if len(order) < 255 else np.int32
     where = {c: i for i, c in enumerate(order, start=1)}
-    for k, c in cats.items():
-        lut[k] = where[c]
-    return lut[stack]
+    keys = np.array(sorted(cats), np.int64)
+    vals = np.array([where[cats[k]] for k in keys.tolist()], dtype)
+    top = int(stack.max(initial=0))
+    if top < 1 << 22:  # a lookup table (labels are >= 0, checked by _side)
+        lut = np.zeros(top + 1, dtype)
+        lut[keys] = vals
+        return lut[stack]
+    # huge label values: search instead of a table of their size
+    idx = np.minimum(np.searchsorted(keys, stack), max(len(keys) - 1, 0))
+    hit = keys[idx] == stack if len(keys) else np.zeros(stack.shape, bool)
+    return np.where(hit, vals[idx] if len(keys) else 0, 0).astype(dtype)
 
 
 def _union_scores(tstack, tcats, pstack, pcats) -> dict[str, Any]:
@@ -335,8 +356,9 @@ def category_pixel_scores(
     >>> s["labels"].tolist(), s["iou"].tolist()
     ([1, 2], [1.0, 0.5])
     """
-    tstack, tcats, _ = _side(truth, truth_categories, None, default_category, "ground truth")
-    pstack, pcats, _ = _side(pred, pred_categories, None, default_category, "prediction")
+    t_default, p_default = _side_defaults(default_category)
+    tstack, tcats, _ = _side(truth, truth_categories, None, t_default, "ground truth")
+    pstack, pcats, _ = _side(pred, pred_categories, None, p_default, "prediction")
     if tstack.shape[1:] != pstack.shape[1:]:
         common_shape(tstack.shape[1:], pstack.shape[1:], names=("ground truth", "prediction"))
     return _union_scores(tstack, tcats, pstack, pcats)
@@ -408,9 +430,10 @@ def compare_categories(
         each class), or an image thresholded with ``*_method`` (class 1).
     truth_categories, pred_categories : mapping of int to int, optional
         The category id of each instance label of that side.
-    default_category : int, optional
+    default_category : int or (int, int), optional
         Category of instance labels missing from their mapping (e.g. painted
-        by hand); None: refuse them.
+        by hand), for both sides or as ``(truth, prediction)`` (two files may
+        number their categories differently); None: refuse them.
     truth_method, pred_method : str, optional
         Threshold a class-map side first (see
         :func:`~napari_maskclean.core.review.compare`).
@@ -446,9 +469,10 @@ def compare_categories(
     >>> live.objects["match"].matches, live.objects["per_category"][2].recall
     ([(1, 5, 1.0)], 0.0)
     """
-    tstack, tcats, tclasses = _side(truth, truth_categories, truth_method, default_category,
+    t_default, p_default = _side_defaults(default_category)
+    tstack, tcats, tclasses = _side(truth, truth_categories, truth_method, t_default,
                                     "ground truth")
-    pstack, pcats, pclasses = _side(pred, pred_categories, pred_method, default_category,
+    pstack, pcats, pclasses = _side(pred, pred_categories, pred_method, p_default,
                                     "prediction")
     if tstack.shape[1:] != pstack.shape[1:]:
         common_shape(tstack.shape[1:], pstack.shape[1:], names=("ground truth", "prediction"))

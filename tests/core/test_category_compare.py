@@ -237,3 +237,31 @@ def test_overlapping_categories_scored_on_each_categorys_union(seed, nt, npr, nc
     one = compare_categories(td, pd, truth_categories=tc, pred_categories=pc, positive=c)
     a, b = _union_reference(t, tc, p, pc, c)
     assert one.counts[:3] == (int((a & b).sum()), int((~a & b).sum()), int((a & ~b).sum()))
+
+
+def test_default_category_per_side_and_negative_labels_refused():
+    t = np.array([[1, 1, 0, 2, 2]])
+    p = np.array([[1, 1, 0, 7, 7]])  # 7: painted by hand in the prediction's file
+    # the prediction's file has another first category (3) than the truth's (1)
+    live = compare_categories(t, p, truth_categories={1: 1, 2: 3}, pred_categories={1: 1},
+                              default_category=(1, 3), iou_threshold=0.5)
+    assert live.objects["per_category"][3].tp == 1  # the painted 7 matches the truth's 2
+    scores = category_pixel_scores(t, p, truth_categories={1: 1, 2: 3},
+                                   pred_categories={1: 1}, default_category=(1, 3))
+    assert scores["iou"].tolist() == [1.0, 1.0, 1.0]  # background, 1, 3: all exact
+    wrong = category_pixel_scores(t, p, truth_categories={1: 1, 2: 3},
+                                  pred_categories={1: 1}, default_category=1)
+    assert wrong["iou"].tolist() != [1.0, 1.0, 1.0]
+    neg = np.array([[[-1, -1, 0, 2, 2]], [[0, 0, 0, 0, 2]]])
+    with pytest.raises(ValueError, match="negative instance labels"):
+        category_pixel_scores(neg, p, truth_categories={2: 1}, default_category=3)
+    with pytest.raises(ValueError, match="pair"):
+        category_pixel_scores(t, p, truth_categories={1: 1}, default_category=(1, 2, 3))
+
+
+def test_huge_label_values_without_a_huge_table():
+    t = np.array([[2**40, 2**40, 0, 5]], np.int64)
+    p = np.array([[9, 9, 0, 5]], np.int64)
+    s = category_pixel_scores(t, p, truth_categories={2**40: 1, 5: 2},
+                              pred_categories={9: 1, 5: 2})
+    assert s["labels"].tolist() == [0, 1, 2] and s["iou"].tolist() == [1.0, 1.0, 1.0]

@@ -224,7 +224,7 @@ class InstanceInputsMixin:
     def _category_job(self, pred, truth, names: tuple[str, str], modes: tuple) -> Job:
         """The job comparing a COCO side by category (see the module docstring)."""
         params: dict[str, Any] = {"min_size": int(self.min_size.value)}
-        arrays, all_names, default, plain = [], {}, None, []
+        arrays, all_names, defaults, plain = [], {}, {"truth": None, "pred": None}, []
         for side, layer, name in (("pred", pred, names[0]), ("truth", truth, names[1])):
             group = self.instance_layers(layer)
             if coco_meta(layer) is None:
@@ -242,10 +242,10 @@ class InstanceInputsMixin:
             params[f"{side}_categories"] = cats
             # the truth's names first (two files may name one id differently)
             all_names = {**all_names, **cat_names} if side == "truth" else cat_names
-            default = first if default is None or side == "truth" else default
+            defaults[side] = first  # a hand-painted label: its own file's first category
             arrays.append(self._side_array(layer, group if len(group) > 1 else None, name))
         p, t, common = self._crop_sides(*arrays, names)
-        params["default_category"] = default
+        params["default_category"] = (defaults["truth"], defaults["pred"])
         if self.mode.value == modes[1]:
             params["positive"] = int(self.class_value.value)
         if self.match.value:
