@@ -107,6 +107,16 @@ _PREFILTER_HALO = {"median": lambda p: p["prefilter_size"] // 2,
                    "gaussian": lambda p: math.ceil(4.0 * p["sigma"])}  # scipy truncate=4
 
 
+def _local_reach(p: Mapping[str, Any]) -> int:
+    """How far a local threshold reads around a pixel."""
+    size = p["block_size"]
+    if p["method"] == "local" and p.get("local_method", "gaussian") == "gaussian":
+        # skimage: sigma = (block_size - 1) / 6, and SciPy's kernel radius is
+        # int(truncate * sigma + 0.5) with truncate 4: wider than block_size // 2.
+        return max(size // 2, int(4.0 * (size - 1) / 6 + 0.5))
+    return size // 2
+
+
 def _threshold_locality(p: Mapping[str, Any]) -> Locality:
     pre = p["prefilter"]
     halo = _PREFILTER_HALO[pre](p) if pre in _PREFILTER_HALO else 0
@@ -121,7 +131,7 @@ def _threshold_locality(p: Mapping[str, Any]) -> Locality:
     if method == "manual":
         return Locality.bounded(halo)
     if method in _LOCALS:
-        return Locality.bounded(halo + p["block_size"] // 2)
+        return Locality.bounded(halo + _local_reach(p))
     return Locality.global_(GlobalHow.HISTOGRAM, f"{method!r} picks one level from the "
                             "histogram of the whole image (per slice with per_slice)", halo=halo)
 
