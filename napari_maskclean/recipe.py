@@ -22,6 +22,11 @@ Longer than ~500 lines on purpose: the replay (:meth:`Recipe.apply`) and the
 exported script (:meth:`Recipe.to_python`) must run the very same helpers
 (``_SHARED``, copied into scripts by ``inspect.getsource``), so the data model,
 the replay and the export stay together; the recorder could move out if it grows.
+
+Why one module of ~750 lines: :class:`Step`, :class:`Recipe` (with its JSON
+form, replay and script export) and :class:`RecipeRecorder` are one file
+format and the two ways it is made and used; the ops, the runners and the
+writer (:func:`napari_maskclean.io.atomic_write`) live elsewhere.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__
+from .io import atomic_write
 from .ops import REGISTRY, OpSpec, OutputKind, ParamError
 
 __all__ = [
@@ -652,47 +658,6 @@ def _step_code(number: int, step: Step) -> list[str]:
 
 
 # --------------------------------------------------------------------------- writing
-def atomic_write(path: Path, write: Callable[[Path], None], *, overwrite: bool = False) -> Path:
-    """Write ``path`` through ``write(tmp)`` atomically (``io.atomic_write`` when present).
-
-    The fallback writes a temporary file next to ``path`` (same suffix) and moves
-    it into place; without ``overwrite`` an existing file is never replaced
-    (checked at the move: a hard link fails if the name exists).
-    """
-    from . import io
-
-    if hasattr(io, "atomic_write"):
-        return io.atomic_write(path, write, overwrite=overwrite)
-    import uuid
-
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{str(path)!r} already exists; pass overwrite=True to replace it")
-    tmp = path.parent / f".{path.stem}.{uuid.uuid4().hex[:12]}.tmp{path.suffix}"
-    try:
-        write(tmp)
-        if overwrite or tmp.is_dir():
-            if tmp.is_dir() and path.exists() and not overwrite:
-                raise FileExistsError(f"{str(path)!r} already exists; pass overwrite=True")
-            if tmp.is_dir() and path.exists():
-                import shutil
-
-                shutil.rmtree(path)
-            os.replace(tmp, path)
-        else:
-            os.link(tmp, path)  # fails if path appeared meanwhile: no clobbering
-            os.unlink(tmp)
-    except BaseException:
-        if tmp.is_dir():
-            import shutil
-
-            shutil.rmtree(tmp, ignore_errors=True)
-        elif tmp.exists():
-            tmp.unlink()
-        raise
-    return path
-
-
 # -------------------------------------------------------------------------- recorder
 class RecipeRecorder:
     """The steps committed in one viewer (napari-free; the widgets append to it).

@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from . import __version__, io
-from .recipe import Recipe, RecipeError, atomic_write
+from .io import atomic_write
+from .recipe import Recipe, RecipeError
 
 __all__ = ["RunSummary", "expand_inputs", "run_recipe"]
 

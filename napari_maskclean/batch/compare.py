@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import numbers
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -43,6 +42,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..core import compare as _core
+from ..core._checks import _check_connectivity, _check_iou_threshold
 from ..core.compare import ObjectMatch, metrics_from_counts
 from ..core.compare import match_objects_from_overlaps as _match_from_overlaps
 from ._pairs import Pairs, count_pairs, first_pixels, merge_first, merge_pairs
@@ -288,27 +288,8 @@ def _check_options(instances: Any, iou_threshold: Any, connectivity: Any, ndim: 
         raise ValueError(
             f"instances must be 'auto', 'labels' or 'components', got {instances!r}"
         )
-    if isinstance(iou_threshold, np.generic):
-        iou_threshold = iou_threshold.item()
-    if (
-        isinstance(iou_threshold, bool)
-        or not isinstance(iou_threshold, numbers.Real)
-        or not 0.0 <= float(iou_threshold) <= 1.0
-    ):
-        raise ValueError(f"iou_threshold must be a number between 0 and 1, got {iou_threshold!r}")
-    nd = max(ndim, 1)
-    if connectivity is None:
-        return nd
-    if (
-        isinstance(connectivity, bool)
-        or not isinstance(connectivity, numbers.Integral)
-        or not 1 <= connectivity <= nd
-    ):
-        raise ValueError(
-            f"connectivity must be between 1 and {nd} (the number of dimensions), "
-            f"got {connectivity!r}"
-        )
-    return int(connectivity)
+    _check_iou_threshold(iou_threshold)
+    return _check_connectivity(connectivity, ndim)
 
 
 def _label_objects(values: Pairs, axis: int, what: str) -> tuple[NDArray, NDArray]:

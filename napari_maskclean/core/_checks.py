@@ -1,7 +1,8 @@
 """Input checks shared by the comparison modules (same messages everywhere).
 
-Private: :mod:`napari_maskclean.core.compare` and
-:mod:`napari_maskclean.core.matching` use these.
+Private: :mod:`napari_maskclean.core.compare`,
+:mod:`napari_maskclean.core.matching` and :mod:`napari_maskclean.batch.compare`
+use these.
 """
 
 from __future__ import annotations
@@ -99,3 +100,32 @@ def _foreground(a: np.ndarray, positive: float | None, out: np.ndarray | None = 
 
 def _safe_div(num: float, den: float) -> float:
     return float(num) / float(den) if den else 0.0
+
+
+def _check_iou_threshold(iou_threshold: Any) -> float:
+    if isinstance(iou_threshold, np.generic):
+        iou_threshold = iou_threshold.item()
+    if (
+        isinstance(iou_threshold, bool)
+        or not isinstance(iou_threshold, numbers.Real)
+        or not 0.0 <= float(iou_threshold) <= 1.0
+    ):
+        raise ValueError(f"iou_threshold must be a number between 0 and 1, got {iou_threshold!r}")
+    return float(iou_threshold)
+
+
+def _check_connectivity(connectivity: Any, ndim: int) -> int:
+    """``connectivity`` of components in ``ndim`` dimensions (None: all neighbours)."""
+    nd = max(ndim, 1)
+    if connectivity is None:
+        return nd
+    if (
+        isinstance(connectivity, bool)
+        or not isinstance(connectivity, numbers.Integral)
+        or not 1 <= connectivity <= nd
+    ):
+        raise ValueError(
+            f"connectivity must be between 1 and {nd} (the number of dimensions), "
+            f"got {connectivity!r}"
+        )
+    return int(connectivity)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -43,20 +43,7 @@ ProgressCallback = Callable[[int, int], None]
 
 
 #: Names accepted by ``method`` (the GUI builds its dropdown from this tuple).
-THRESHOLD_METHODS: tuple[str, ...] = (
-    "manual",
-    "otsu",
-    "li",
-    "yen",
-    "triangle",
-    "isodata",
-    "mean",
-    "minimum",
-    "multiotsu",
-    "local",
-    "sauvola",
-    "niblack",
-)
+THRESHOLD_METHODS: tuple[str, ...] = get_args(ThresholdMethod)
 
 
 #: Methods whose threshold is an image (they use ``block_size``).
@@ -64,11 +51,11 @@ LOCAL_METHODS: tuple[str, ...] = ("local", "sauvola", "niblack")
 
 
 #: Names accepted by ``prefilter``; ``None`` is accepted as an alias of ``"none"``.
-PREFILTERS: tuple[str, ...] = ("none", "median", "gaussian", "clahe", "equalize")
+PREFILTERS: tuple[str, ...] = get_args(PrefilterName)
 
 
 #: ``local_method`` names for ``method="local"``.
-LOCAL_KINDS: tuple[str, ...] = ("gaussian", "mean", "median")
+LOCAL_KINDS: tuple[str, ...] = get_args(LocalMethod)
 
 
 # SciPy's median/rank filters cost (window pixels) x (image pixels): refuse

@@ -42,6 +42,7 @@ from scipy import ndimage
 
 from ._checks import (
     _as_mask_array,
+    _check_connectivity,
     _check_no_nan,
     _check_pair,
     _check_positive,
@@ -933,18 +934,8 @@ def error_components(
     if isinstance(min_size, bool) or not isinstance(min_size, numbers.Integral):
         raise TypeError(f"min_size must be an integer, got {min_size!r}")
     ndim = max(t.ndim, 1)
-    if connectivity is None:
-        connectivity = ndim
-    if (
-        isinstance(connectivity, bool)
-        or not isinstance(connectivity, numbers.Integral)
-        or not 1 <= connectivity <= ndim
-    ):
-        raise ValueError(
-            f"connectivity must be between 1 and {ndim} (the number of dimensions), "
-            f"got {connectivity!r}"
-        )
-    structure = ndimage.generate_binary_structure(ndim, int(connectivity))
+    connectivity = _check_connectivity(connectivity, ndim)
+    structure = ndimage.generate_binary_structure(ndim, connectivity)
     if t.ndim == 0:
         t, p = t.reshape(1), p.reshape(1)
     ft = _foreground(t, positive)

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -21,7 +20,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from ._checks import _check_pair, _safe_div
+from ._checks import _check_iou_threshold, _check_pair, _safe_div
 
 __all__ = [
     "ObjectMatch",
@@ -254,18 +253,6 @@ def match_objects(
     return match_objects_from_overlaps(
         tid, pid, area_t, area_p, tid[ti], pid[pi], inter, iou_threshold=thr
     )
-
-
-def _check_iou_threshold(iou_threshold: Any) -> float:
-    if isinstance(iou_threshold, np.generic):
-        iou_threshold = iou_threshold.item()
-    if (
-        isinstance(iou_threshold, bool)
-        or not isinstance(iou_threshold, numbers.Real)
-        or not 0.0 <= float(iou_threshold) <= 1.0
-    ):
-        raise ValueError(f"iou_threshold must be a number between 0 and 1, got {iou_threshold!r}")
-    return float(iou_threshold)
 
 
 def _ids_and_areas(ids: Any, areas: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
