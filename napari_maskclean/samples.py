@@ -17,6 +17,10 @@ napari's sample-data menu.
 Longer than the house's ~500 lines on purpose: it is one concern (the demo
 data), four short generators each with its cache, sharing the seed, the palette
 and the copy-on-return helpers; split apart they would only scatter those.
+
+Why one module of ~600 lines: each sample is a generator and its cached
+read-only copy, and they share the coins and stamping helpers; nothing else
+imports them.
 """
 
 from __future__ import annotations

@@ -20,6 +20,11 @@ thread, drops stale results (newest request wins), shows the result in a preview
 that the plugin owns, follows edits of the source layer (:mod:`._history`) and slider
 moves, reports bad input with napari notifications and cleans up when the dock widget
 is closed. Dock tabbing lives in :mod:`._docking`.
+
+Why one module of ~560 lines: :class:`LiveWidget` is one state machine
+(debounce, worker, newest result wins, preview, pause when hidden, close);
+its neighbours are already split out (:mod:`._layers`, :mod:`._history`,
+:mod:`._docking`, :mod:`._write`, :mod:`._preview`).
 """
 
 from __future__ import annotations

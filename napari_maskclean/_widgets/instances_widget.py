@@ -25,6 +25,10 @@ Slightly over the house's ~500 lines on purpose: the computation is already in
 :mod:`napari_maskclean.ops.label_instances`; what remains is one dock's Qt
 wiring (layer picking, the group table, merge/NMS commits with linked undo,
 export), all reading and writing the same dock state.
+
+Why one module of ~530 lines: finding, previewing, merging and exporting share
+the dock's choice of instances and its preview; the work itself is in
+``core.instances`` and ``io_coco``.
 """
 
 from __future__ import annotations

@@ -13,6 +13,10 @@ Compare dock's "noise floor" form) is importable from here too.
 Over the house's ~500 lines on purpose: one dock, whose preview/commit and two
 background tasks (Calibrate, Sweep: one worker, progress, cancel, the plot)
 share the dock's state; the computations themselves are in ``core``.
+
+Why one module of ~570 lines: the preview, commit, calibration and sweep of the
+dock share its parameters and its one background worker; the napari-free work
+is in ``core`` and the noise-floor control in :mod:`.noise_floor_control`.
 """
 
 from __future__ import annotations

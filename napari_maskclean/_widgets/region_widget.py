@@ -8,6 +8,10 @@ changes the tolerance of the flood rule. A click-and-drag still pans the view.
 The work itself (sessions, jobs, steps) is in :mod:`.region_jobs`, the seeds layer and
 the mouse in :mod:`.region_seeds`; what stays here (just over 500 lines) is the dock's
 form and its wiring.
+
+Why one module of ~510 lines: the seeds (:mod:`.region_seeds`) and the jobs
+(:mod:`.region_jobs`) are split out; what remains is the dock's options, its
+mouse handling and its commits, which share the current object.
 """
 
 from __future__ import annotations

@@ -14,6 +14,10 @@ Slightly over the house's ~500 lines on purpose: the classes are one schema
 (a :class:`Param`'s ``when`` names the other params of its :class:`OpSpec`,
 which validates them together and picks the :class:`Locality`), and whoever
 adds an operation reads them together.
+
+Why one module of ~500 lines: :class:`Param`, :class:`Input`, :class:`Locality`
+and :class:`OpSpec` are one small description language (an OpSpec validates
+through its Params and Locality); apart, each would import the others.
 """
 
 from __future__ import annotations
